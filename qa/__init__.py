@@ -1,0 +1,102 @@
+"""Live Q&A with moderation: the app factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from .extensions import db, socketio
+from .settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_PAYLOAD = 64 * 1024  # bytes, for HTTP bodies and Socket.IO messages alike
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `test_config` may carry QA_ENV (a stand-in for os.environ),
+    INSTANCE_PATH, and any Flask config key to override."""
+    test_config = dict(test_config or {})
+    app = Flask(
+        __name__,
+        instance_path=test_config.pop("INSTANCE_PATH", None)
+        or os.environ.get("QA_INSTANCE_PATH")
+        or str(ROOT / "instance"),
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+    )
+    settings = load_settings(app.instance_path, test_config.pop("QA_ENV", None))
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        ADMIN_TOKEN=settings.admin_token,
+        ADMIN_TOKEN_GENERATED=settings.admin_token_generated,
+        DATABASE_URL=settings.database_url,
+        DB_POOL_SIZE=settings.db_pool_size,
+        DB_MAX_OVERFLOW=settings.db_max_overflow,
+        DB_BUSY_TIMEOUT_MS=settings.db_busy_timeout_ms,
+        MESSAGE_QUEUE=settings.message_queue,
+        ASYNC_MODE=settings.async_mode,
+        ALLOWED_ORIGINS=settings.allowed_origins,
+        RATE_LIMITS=settings.rate_limits,
+        MAX_SOCKETS_PER_ADDRESS=settings.max_sockets_per_address,
+        TRUSTED_PROXIES=settings.trusted_proxies,
+        PROFANITY_FILTER=settings.profanity_filter,
+        MAX_CONTENT_LENGTH=MAX_PAYLOAD,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.update(test_config)
+    app.json.sort_keys = False  # keep question fields in the documented order
+
+    db.init_app(app)
+
+    from . import i18n
+
+    i18n.init_app(app)  # before the pages: they render in the person's language
+
+    from .web import sockets  # noqa: F401  (registers the Socket.IO handlers)
+    from .web.origins import origin_checker
+
+    # Flask-SocketIO keeps options across init_app calls; a message queue of an
+    # earlier app (in tests, several apps share this process) must not leak in.
+    socketio.server_options.pop("client_manager", None)
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["MESSAGE_QUEUE"],
+        cors_allowed_origins=origin_checker(app.config["ALLOWED_ORIGINS"]),
+        max_http_buffer_size=MAX_PAYLOAD,
+        logger=False,
+        engineio_logger=False,
+    )
+
+    from .ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
+
+    buckets = None
+    if app.config["RATE_LIMITS"]:
+        queue = app.config["MESSAGE_QUEUE"]
+        buckets = RedisBuckets(queue) if queue and queue.startswith("redis") else MemoryBuckets()
+    app.extensions["qa_ratelimit"] = RateLimiter(buckets)
+
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Outermost, so Socket.IO connections see the client's address and scheme too.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    from .web import api, errors, health, metrics, pages, security
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(pages.bp)
+    from . import cli
+    from .web import admin
+
+    admin.init_app(app)  # the organiser console (/admin, /api/admin) and its session cookie
+    cli.init_app(app)  # flask --app qa events …
+    errors.init_app(app)
+    security.init_app(app)
+    return app

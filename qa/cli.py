@@ -1,0 +1,195 @@
+"""`flask --app qa events …`: the organiser's operations for scripted set-ups, each printing the links."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import schema
+from .domain import events as events_domain
+from .domain import organiser
+from .domain.errors import DomainError
+from .extensions import db
+
+events = AppGroup("events", help="Create, list, open, close, archive and delete events; each prints the links.")
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(events)
+
+
+def base_url_option(fn: Callable) -> Callable:
+    return click.option(
+        "--base-url", envvar="QA_BASE_URL", default=DEFAULT_BASE_URL, show_default=True,
+        help="Where participants reach the server, for the printed links (env QA_BASE_URL).",
+    )(fn)
+
+
+def json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (with the links) instead of text.")(fn)
+
+
+def _session():
+    schema.upgrade(db.engine)  # a fresh database works too, as with run.py
+    return db.session
+
+
+def _links(base_url: str, summary: dict) -> dict:
+    from .web.api import event_links
+
+    with current_app.test_request_context(base_url=base_url.rstrip("/")):
+        return event_links(summary["code"], summary["moderator_token"])
+
+
+def _print_event(summary: dict, links: dict) -> None:
+    counts = summary["counts"]
+    click.echo(f"{summary['code']}  [{summary['status']}]  {summary['title']}")
+    if summary["starts_at"]:
+        click.echo(f"  starts:      {summary['starts_at']}")
+    click.echo(f"  questions:   {counts['pending']} awaiting moderation, {counts['approved']} published, "
+               f"{counts['answered']} answered, {counts['rejected']} not published")
+    click.echo(f"  participant: {links['participant']}")
+    click.echo(f"  moderator:   {links['moderator']}")
+    click.echo(f"  screen:      {links['screen']}")
+
+
+def _output(summary: dict, base_url: str, as_json: bool, headline: str | None = None) -> None:
+    links = _links(base_url, summary)
+    if as_json:
+        click.echo(json.dumps({**summary, "links": links}, ensure_ascii=False, indent=1))
+        return
+    if headline:
+        click.echo(headline)
+    _print_event(summary, links)
+
+
+def _domain(fn: Callable[[], Any]) -> Any:
+    """Run a domain call; its refusal becomes a one-line error and exit status 1."""
+    try:
+        return fn()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+
+
+def _find(code: str):
+    return _domain(lambda: events_domain.find_event(_session(), code))
+
+
+def _theme(value: str) -> dict:
+    label, _, prompt = value.partition("|")
+    return {"label": label.strip(), "prompt": prompt.strip()}
+
+
+def _starts_at(value: str | None) -> str | None:
+    """ISO-8601; without a time zone it is this machine's local time."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return value  # the domain's message says how to write it
+    return (when if when.tzinfo else when.astimezone()).isoformat()
+
+
+@events.command("create")
+@click.argument("title")
+@click.option("--description", default="", help="A short description.")
+@click.option("--starts-at", help="Date and time, e.g. 2026-12-01T14:00 (local time) or 2026-12-01T13:00Z.")
+@click.option("--theme", "themes", multiple=True, metavar="'LABEL | GUIDING QUESTION'",
+              help="A theme; repeat for several, in order (default: the four default themes).")
+@click.option("--themes-json", type=click.File("r"), help="Themes as a JSON list, as in the HTTP API ('-': stdin).")
+@click.option("--moderation", type=click.Choice(["pre", "post"]), default="pre", show_default=True)
+@click.option("--names", type=click.Choice(list(organiser.NAMES_POLICIES)), default="optional", show_default=True)
+@click.option("--open", "open_now", is_flag=True, help="Open for questions now (default: a draft).")
+@base_url_option
+@json_option
+def create(title, description, starts_at, themes, themes_json, moderation, names, open_now, base_url, as_json):
+    """Create an event and print its code and links."""
+    theme_list: Any = [_theme(t) for t in themes] or None
+    if themes_json is not None:
+        try:
+            theme_list = json.load(themes_json)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--themes-json") from None
+    payload = {"title": title, "description": description, "starts_at": _starts_at(starts_at),
+               "themes": theme_list, "moderation": moderation, "names": names, "submissions_open": open_now}
+    session = _session()
+    event = _domain(lambda: organiser.create_event(session, payload))
+    _output(organiser.describe(session, event), base_url, as_json, f"Created event {event.code}:")
+
+
+@events.command("list")
+@click.option("--archived", is_flag=True, help="Include archived events.")
+@base_url_option
+@json_option
+def list_(archived, base_url, as_json):
+    """List events with their status, question counts and links."""
+    items = organiser.list_events(_session(), include_archived=archived)
+    if as_json:
+        click.echo(json.dumps([{**s, "links": _links(base_url, s)} for s in items], ensure_ascii=False, indent=1))
+        return
+    if not items:
+        click.echo("No events yet: flask --app qa events create 'Title'")
+    for summary in items:
+        _print_event(summary, _links(base_url, summary))
+
+
+@events.command("open")
+@click.argument("code")
+@base_url_option
+@json_option
+def open_(code, base_url, as_json):
+    """Open an event for questions."""
+    event = _domain(lambda: organiser.set_submissions(db.session, _find(code).id, True))
+    _output(organiser.describe(db.session, event), base_url, as_json, f"Questions are open for {event.code}:")
+
+
+@events.command("close")
+@click.argument("code")
+@base_url_option
+@json_option
+def close(code, base_url, as_json):
+    """Close an event for questions (they can still be read and voted on)."""
+    event = _domain(lambda: organiser.set_submissions(db.session, _find(code).id, False))
+    _output(organiser.describe(db.session, event), base_url, as_json, f"Questions are closed for {event.code}:")
+
+
+@events.command("archive")
+@click.argument("code")
+@base_url_option
+@json_option
+def archive(code, base_url, as_json):
+    """Archive (and close) an event."""
+    event = _domain(lambda: organiser.archive_event(db.session, _find(code).id))
+    _output(organiser.describe(db.session, event), base_url, as_json, f"Archived {event.code}:")
+
+
+@events.command("delete")
+@click.argument("code")
+@click.option("--yes", is_flag=True, help="Do not ask; delete at once.")
+@base_url_option
+def delete(code, yes, base_url):
+    """Delete an event with every question, vote and history row in it, for good."""
+    event = _find(code)
+    session = db.session
+    summary = organiser.describe(session, event)
+    rows = organiser.rows_of(session, event.id)
+    links = _links(base_url, summary)
+    click.echo(f"{event.code}  “{event.title}”: {rows['questions']} questions, {rows['votes']} votes.")
+    confirm = event.code
+    if not yes:
+        confirm = click.prompt(f"This cannot be undone. Type the code {event.code} to delete it", default="",
+                               show_default=False)
+    deleted = _domain(lambda: organiser.delete_event(session, event.id, confirm))
+    click.echo(f"Deleted {summary['code']} with {deleted['questions']} questions, {deleted['votes']} votes "
+               f"and {deleted['history']} history entries. These links no longer work:")
+    click.echo(f"  participant: {links['participant']}")
+    click.echo(f"  moderator:   {links['moderator']}")
+    click.echo(f"  screen:      {links['screen']}")

@@ -1,0 +1,72 @@
+"""Every question of an event with its history, for CSV and JSON downloads."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Event, Question, QuestionHistory
+from .questions import iso
+
+
+def export_rows(session: Session, event_id: int) -> list[dict]:
+    event = session.get(Event, event_id)
+    labels = {t.key: t.label for t in event.themes}
+    history: dict[int, list[dict]] = defaultdict(list)
+    for h in session.scalars(
+        select(QuestionHistory)
+        .join(Question, Question.id == QuestionHistory.question_id)
+        .where(Question.event_id == event_id)
+        .order_by(QuestionHistory.id)
+    ):
+        detail = json.loads(h.detail) if h.detail.startswith(("{", "[")) else h.detail
+        history[h.question_id].append({"action": h.action, "at": iso(h.at), "detail": detail})
+    rows = []
+    for q in session.scalars(select(Question).where(Question.event_id == event_id).order_by(Question.id)):
+        rows.append({
+            "id": q.id,
+            "theme": q.theme,
+            "theme_label": labels.get(q.theme, q.theme),
+            "status": q.status,
+            "live": q.live,
+            "votes": q.votes,
+            "name": q.name,
+            "text": q.text,
+            "position": q.position,
+            "language": q.language,
+            "flag": q.flag,
+            "merged_into": q.merged_into,
+            "created_at": iso(q.created_at),
+            "updated_at": iso(q.updated_at),
+            "history": history.get(q.id, []),
+        })
+    return rows
+
+
+def theme_summary(session: Session, event_id: int) -> list[dict]:
+    """Per theme: received, awaiting, published (approved or answered), answered, not published.
+
+    Merged duplicates count as received and not published, like any rejected question.
+    """
+    def empty(key: str, label: str) -> dict:
+        return {"theme": key, "label": label, "received": 0, "pending": 0,
+                "published": 0, "answered": 0, "not_published": 0}
+
+    event = session.get(Event, event_id)
+    rows = {t.key: empty(t.key, t.label) for t in event.themes}
+    stmt = (select(Question.theme, Question.status, func.count())
+            .where(Question.event_id == event_id).group_by(Question.theme, Question.status))
+    for theme, status, n in session.execute(stmt):
+        row = rows.setdefault(theme, empty(theme, theme))
+        row["received"] += n
+        if status == "pending":
+            row["pending"] += n
+        elif status == "rejected":
+            row["not_published"] += n
+        else:
+            row["published"] += n
+            if status == "answered":
+                row["answered"] += n
+    return list(rows.values())

@@ -1,0 +1,280 @@
+"""Asking and voting, and the lists each role may see."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import BlockedParticipant, Event, Question, QuestionHistory, Vote
+from .errors import N_, DomainError
+from .events import NAME_LIMIT, TEXT_LIMIT, open_theme_keys, theme_keys
+from .profanity import flag_for
+from .translations import detect_language
+from .transactions import begin_write
+from .validation import get_bool, get_int, get_str, require_object
+
+PUBLIC = ("approved", "answered")
+STATUSES = ("pending", "approved", "rejected", "answered")
+CLIENT_ID_LIMIT = 64
+
+
+def iso(dt) -> str:
+    return dt.isoformat(timespec="milliseconds") + "Z"
+
+
+def question_to_dict(q: Question) -> dict:
+    out = {
+        "id": q.id,
+        "theme": q.theme,
+        "text": q.text,
+        "name": q.name,
+        "status": q.status,
+        "votes": q.votes,
+        "live": q.live,
+        "created_at": iso(q.created_at),
+        "language": q.language,
+    }
+    if q.merged_into is not None:
+        out["merged_into"] = q.merged_into
+    if q.flag is not None:
+        out["flag"] = q.flag
+    return out
+
+
+def _display_order(stmt):
+    # Public questions in queue order; the rest (never approved) after, oldest first.
+    return stmt.order_by(Question.position.is_(None), Question.position, Question.id)
+
+
+def public_questions(session: Session, event_id: int) -> list[Question]:
+    stmt = select(Question).where(Question.event_id == event_id, Question.status.in_(PUBLIC))
+    return list(session.scalars(_display_order(stmt)))
+
+
+def all_questions(session: Session, event_id: int) -> list[Question]:
+    stmt = select(Question).where(Question.event_id == event_id)
+    return list(session.scalars(_display_order(stmt)))
+
+
+def public_ids(session: Session, event_id: int) -> list[int]:
+    stmt = select(Question.id).where(Question.event_id == event_id, Question.status.in_(PUBLIC))
+    return list(session.scalars(_display_order(stmt)))
+
+
+def participant_view(session: Session, event_id: int, participant_id: str) -> list[dict]:
+    """The public questions and the participant's own, flagged `mine` and `voted`."""
+    stmt = select(Question).where(
+        Question.event_id == event_id,
+        or_(Question.status.in_(PUBLIC), Question.participant_id == participant_id),
+    )
+    voted = set(
+        session.scalars(
+            select(Vote.question_id)
+            .join(Question, Question.id == Vote.question_id)
+            .where(Question.event_id == event_id, Vote.participant_id == participant_id)
+        )
+    )
+    out = []
+    for q in session.scalars(_display_order(stmt)):
+        item = question_to_dict(q)
+        if q.participant_id == participant_id:
+            item["mine"] = True
+        if q.id in voted:
+            item["voted"] = True
+        out.append(item)
+    return out
+
+
+def next_position(session: Session, event_id: int) -> int:
+    top = session.scalar(select(func.max(Question.position)).where(Question.event_id == event_id))
+    return (top or 0) + 1
+
+
+def questions_of_author(session: Session, event_id: int, participant_id: str) -> list[int]:
+    return list(session.scalars(
+        select(Question.id).where(Question.event_id == event_id, Question.participant_id == participant_id)
+        .order_by(Question.id)
+    ))
+
+
+def moderator_view(session: Session, event_id: int) -> list[dict]:
+    """Every question; pending ones carry `similar`, the closest questions already in the event,
+    and those whose author a moderator blocked carry `author_blocked`."""
+    from .similarity import similar_to
+
+    blocked = set(session.scalars(
+        select(BlockedParticipant.participant_id).where(BlockedParticipant.event_id == event_id)
+    ))
+    out = []
+    for q in all_questions(session, event_id):
+        item = question_to_dict(q)
+        if q.participant_id in blocked:
+            item["author_blocked"] = True
+        if q.status == "pending":
+            item["similar"] = similar_to(session, event_id, q)
+        out.append(item)
+    return out
+
+
+def get_question(session: Session, event_id: int, question_id: int) -> Question:
+    q = session.get(Question, question_id)
+    # Another event's question is reported as unknown: nothing leaks across events.
+    if q is None or q.event_id != event_id:
+        raise DomainError("not_found", "No question %(id)d in this event.", "id", id=question_id)
+    return q
+
+
+def add_history(session: Session, question: Question, action: str, detail: str = "") -> None:
+    session.add(QuestionHistory(question_id=question.id, action=action, detail=detail))
+
+
+@dataclass
+class Submitted:
+    question: Question
+    created: bool
+
+
+def submit(session: Session, event: Event, participant_id: str, payload: Any, *,
+           language: str | None = None, profanity_filter: bool = False) -> Submitted:
+    """Store a participant's question, once per client_id; commits before returning.
+
+    `language` is the asker's page language, the answer when the text's own cannot
+    be told; with `profanity_filter` a question holding a listed word is flagged and
+    waits for a moderator, whatever the event's moderation mode.
+    """
+    payload = require_object(payload)
+    client_id = get_str(payload, "client_id", max_len=CLIENT_ID_LIMIT, label=N_("client id"))
+    existing = session.scalar(
+        select(Question).where(
+            Question.event_id == event.id,
+            Question.participant_id == participant_id,
+            Question.client_id == client_id,
+        )
+    )
+    if existing is not None:
+        return Submitted(existing, created=False)
+
+    theme = get_str(payload, "theme", max_len=40, label=N_("theme"))
+    text = get_str(payload, "text", max_len=TEXT_LIMIT, label=N_("question"))
+    name = get_str(payload, "name", required=False, max_len=NAME_LIMIT, label=N_("name"))
+    if theme not in theme_keys(event):
+        raise DomainError("invalid", "Unknown theme “%(theme)s”.", "theme", theme=theme)
+    if theme not in open_theme_keys(event):
+        raise DomainError("invalid", "The theme “%(theme)s” takes no more questions; pick another.", "theme",
+                          theme=theme)
+    if event.names_policy == "asked" and not name:
+        raise DomainError("invalid", "Please give your name with your question.", "name")
+    if event.names_policy == "hidden":
+        name = None  # every question is anonymous in this event
+    if not event.submissions_open:
+        raise DomainError("closed", "Submissions are closed for this event.")
+    if is_blocked(session, event.id, participant_id):
+        raise DomainError("forbidden", "A moderator has stopped you from asking more questions in this event.")
+    language = detect_language(text, language)
+    flag = flag_for(text, language) if profanity_filter else None
+
+    begin_write(session, event.id)
+    question = Question(
+        event_id=event.id,
+        participant_id=participant_id,
+        client_id=client_id,
+        theme=theme,
+        text=text,
+        name=name,
+        status="pending",
+        language=language,
+        flag=flag,
+    )
+    if event.moderation == "post" and flag is None:
+        # Post-moderation: public at once, at the end of the queue; moderators may still reject.
+        question.status = "approved"
+        question.position = next_position(session, event.id)
+    session.add(question)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same client_id raced in from another connection: return that one.
+        session.rollback()
+        existing = session.scalar(
+            select(Question).where(
+                Question.event_id == event.id,
+                Question.participant_id == participant_id,
+                Question.client_id == client_id,
+            )
+        )
+        if existing is None:
+            raise
+        return Submitted(existing, created=False)
+    return Submitted(question, created=True)
+
+
+def is_blocked(session: Session, event_id: int, participant_id: str) -> bool:
+    return session.get(BlockedParticipant, (event_id, participant_id)) is not None
+
+
+@dataclass
+class Voted:
+    question_id: int
+    votes: int
+    changed: bool
+
+
+# A vote storm is hundreds of votes a second: plain Core statements on the session's
+# connection, built once, no ORM objects. Loading and flushing a Question and a Vote per
+# vote, building the statements and the ORM's execute path cost more than the commit
+# itself (docs/benchmarks.md, "What changed").
+_Q, _V = Question.__table__, Vote.__table__
+_VOTE_TARGET = select(_Q.c.event_id, _Q.c.status, _Q.c.votes).where(_Q.c.id == bindparam("qid"))
+_VOTE_KEY = (_V.c.question_id == bindparam("qid")) & (_V.c.participant_id == bindparam("pid"))
+_VOTE_EXISTS = select(_V.c.question_id).where(_VOTE_KEY)
+_VOTE_ADD = _V.insert()  # created_at: the column's default
+_VOTE_TAKE_BACK = _V.delete().where(_VOTE_KEY)
+_VOTE_COUNT = (  # updated_at: the column's onupdate, which public_version (snapshot.py) relies on
+    _Q.update().where(_Q.c.id == bindparam("qid")).values(votes=_Q.c.votes + bindparam("delta"))
+    .returning(_Q.c.votes)
+)
+_VOTES_OF = select(_Q.c.votes).where(_Q.c.id == bindparam("qid"))
+
+
+def vote(session: Session, event_id: int, participant_id: str, payload: Any) -> Voted:
+    """Add (or with up=false take back) one participant's vote; exact and idempotent."""
+    payload = require_object(payload)
+    question_id = get_int(payload, "id")
+    up = get_bool(payload, "up", default=True)
+    begin_write(session)
+    conn = session.connection()
+    ids = {"qid": question_id, "pid": participant_id}
+    row = conn.execute(_VOTE_TARGET, ids).first()
+    # Another event's question is reported as unknown: nothing leaks across events.
+    if row is None or row.event_id != event_id:
+        session.rollback()
+        raise DomainError("not_found", "No question %(id)d in this event.", "id", id=question_id)
+    if row.status not in PUBLIC:
+        session.rollback()
+        raise DomainError("conflict", "Only published questions can be voted on.", "id")
+    existing = conn.execute(_VOTE_EXISTS, ids).first() is not None
+    if up == existing:  # already counted, or nothing to take back
+        session.commit()
+        return Voted(question_id, row.votes, False)
+    try:
+        if up:
+            conn.execute(_VOTE_ADD, {"question_id": question_id, "participant_id": participant_id})
+        else:
+            conn.execute(_VOTE_TAKE_BACK, ids)
+        votes = conn.execute(_VOTE_COUNT, {"qid": question_id, "delta": 1 if up else -1}).scalar_one()
+        session.commit()
+    except IntegrityError:
+        # A concurrent identical vote won (PostgreSQL; SQLite serialises at BEGIN): it is counted.
+        session.rollback()
+        return Voted(question_id, session.execute(_VOTES_OF, ids).scalar_one(), False)
+    return Voted(question_id, votes, True)
+
+
+def vote_counts(session: Session, question_ids: list[int]) -> dict[str, int]:
+    if not question_ids:
+        return {}
+    rows = session.execute(select(Question.id, Question.votes).where(Question.id.in_(question_ids)))
+    return {str(qid): votes for qid, votes in rows}

@@ -1,0 +1,1 @@
+"""The adapters: HTTP routes, pages and Socket.IO handlers over qa.domain."""

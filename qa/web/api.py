@@ -1,0 +1,132 @@
+"""The HTTP API under /api: JSON in, JSON out, errors as {"error": {code, message}}."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from ..domain import events as events_domain
+from ..domain import questions
+from ..domain.errors import DomainError
+from ..domain.export import export_rows, theme_summary
+from ..extensions import db
+from .auth import WRONG, bearer_token, require_token, token_matches
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def event_links(code: str, moderator_token: str) -> dict:
+    return {
+        "participant": url_for("pages.participant", code=code, _external=True),
+        "moderator": url_for("pages.moderate", code=code, _external=True) + f"#token={moderator_token}",
+        "screen": url_for("pages.screen", code=code, _external=True),
+    }
+
+
+@bp.post("/events")
+def create_event():
+    require_token(current_app.config["ADMIN_TOKEN"], "admin token")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise DomainError("bad_request", "Send a JSON body with Content-Type: application/json.")
+    event = events_domain.create_event(db.session, payload)
+    return jsonify(
+        code=event.code,
+        moderator_token=event.moderator_token,
+        links=event_links(event.code, event.moderator_token),
+    ), 201
+
+
+@bp.get("/events/<code>")
+def get_event(code: str):
+    return jsonify(events_domain.event_to_dict(events_domain.find_event(db.session, code)))
+
+
+@bp.get("/events/<code>/questions")
+def list_questions(code: str):
+    event = events_domain.find_event(db.session, code)
+    token = bearer_token()
+    if token is None:
+        items = questions.public_questions(db.session, event.id)
+    elif token_matches(token, event.moderator_token):
+        items = questions.all_questions(db.session, event.id)
+    else:
+        raise DomainError("forbidden", WRONG["moderator token"])
+    return jsonify(questions=[questions.question_to_dict(q) for q in items])
+
+
+def _moderated_event(code: str):
+    event = events_domain.find_event(db.session, code)
+    require_token(event.moderator_token, "moderator token")
+    return event
+
+
+@bp.get("/events/<code>/export.json")
+def export_json(code: str):
+    event = _moderated_event(code)
+    body = json.dumps(
+        {"event": events_domain.event_to_dict(event),
+         "summary": theme_summary(db.session, event.id),
+         "questions": export_rows(db.session, event.id)},
+        ensure_ascii=False,
+        indent=1,
+    )
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{event.code}-questions.json"'},
+    )
+
+
+def _cell(value: str | None) -> str | None:
+    # A question starting with "=" must not run as a formula in the organiser's spreadsheet.
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def _cells(row: dict) -> dict:
+    """Every text cell neutralised: organisers' labels are user input as much as questions."""
+    return {key: _cell(value) if isinstance(value, str) else value for key, value in row.items()}
+
+
+@bp.get("/events/<code>/export.csv")
+def export_csv(code: str):
+    event = _moderated_event(code)
+    rows = export_rows(db.session, event.id)
+    out = io.StringIO()
+    columns = ["id", "theme", "theme_label", "status", "live", "position", "votes", "name", "text",
+               "language", "flag", "created_at", "updated_at", "history"]
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(_cells({**row, "history": json.dumps(row["history"], ensure_ascii=False)}))
+    # BOM so spreadsheet programs read the accents in French and Spanish questions.
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{event.code}-questions.csv"'},
+    )
+
+
+@bp.get("/events/<code>/summary")
+def summary(code: str):
+    event = _moderated_event(code)
+    return jsonify(summary=theme_summary(db.session, event.id))
+
+
+@bp.get("/events/<code>/summary.csv")
+def summary_csv(code: str):
+    event = _moderated_event(code)
+    out = io.StringIO()
+    columns = ["theme", "label", "received", "pending", "published", "answered", "not_published"]
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(_cells(row) for row in theme_summary(db.session, event.id))
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{event.code}-summary.csv"'},
+    )

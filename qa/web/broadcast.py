@@ -1,0 +1,233 @@
+"""Who gets what, in which room.
+
+Rooms: `e:<id>` holds everyone in an event (participants, screens and
+moderators), `e:<id>:mod` only its moderators, `p:<pid>` one participant's
+sockets (several tabs or devices share an identity).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask
+
+from ..domain.moderation import Change
+from ..domain.questions import PUBLIC, public_ids, question_to_dict, questions_of_author, vote_counts
+from ..extensions import db, socketio
+from ..models import Event, Question
+from ..domain.events import event_to_dict
+from ..domain import snapshot
+from .metrics import counting_emits
+
+socketio = counting_emits(socketio)  # every broadcast below is counted for /metrics
+
+VOTE_INTERVAL = 0.25  # at most 4 `votes` messages per second per event
+PRESENCE_INTERVAL = 1.0
+PUBLIC_LIST_TTL = 1.0  # seconds; see PublicList
+
+
+def everyone(event_id: int) -> str:
+    return f"e:{event_id}"
+
+
+def moderators(event_id: int) -> str:
+    return f"e:{event_id}:mod"
+
+
+def participant(pid: str) -> str:
+    return f"p:{pid}"
+
+
+class PublicList:
+    """Each event's public questions as joins are sent them, built once and shared by every join.
+
+    Rebuilt when this process broadcasts a change to them (the functions below call
+    `invalidate`), when the database's `snapshot.public_version` differs (a change made by
+    another process, or outside a broadcast), and at the latest after PUBLIC_LIST_TTL, in
+    case clocks of several machines make a newer change look older. The lists are never
+    changed once built: joins read them without a lock.
+    """
+
+    def __init__(self, ttl: float = PUBLIC_LIST_TTL) -> None:
+        self.ttl = ttl
+        self._lists: dict[int, tuple[tuple, float, snapshot.Entries]] = {}
+
+    def get(self, session, event_id: int) -> snapshot.Entries:
+        version = snapshot.public_version(session, event_id)
+        cached = self._lists.get(event_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] == version and now - cached[1] < self.ttl:
+            return cached[2]
+        entries = snapshot.public_entries(session, event_id)
+        self._lists[event_id] = (version, now, entries)
+        return entries
+
+    def invalidate(self, event_id: int) -> None:
+        self._lists.pop(event_id, None)
+
+
+public_list = PublicList()
+
+
+def question_changed(event_id: int, q: Question, *, was_public: bool, status_changed: bool) -> None:
+    public_list.invalidate(event_id)
+    payload = {"question": question_to_dict(q)}
+    if q.status in PUBLIC:
+        socketio.emit("question:update", payload, to=everyone(event_id))
+    else:
+        if was_public:
+            socketio.emit("question:remove", {"id": q.id}, to=everyone(event_id))
+        socketio.emit("question:update", payload, to=moderators(event_id))
+    if status_changed:
+        socketio.emit("question:mine", payload, to=participant(q.participant_id))
+
+
+def question_submitted(event_id: int, q: Question, similar: list[dict]) -> None:
+    socketio.emit("question:new", {"question": {**question_to_dict(q), "similar": similar}},
+                  to=moderators(event_id))
+    if q.status in PUBLIC:  # post-moderation: public at once
+        public_list.invalidate(event_id)
+        socketio.emit("question:update", {"question": question_to_dict(q)}, to=everyone(event_id))
+        queue_order(event_id, public_ids(db.session, event_id))
+
+
+def moderation_applied(event_id: int, change: Change) -> None:
+    for other in change.also:
+        question_changed(event_id, other, was_public=True, status_changed=False)
+    question_changed(
+        event_id, change.question, was_public=change.was_public, status_changed=change.status_changed
+    )
+    if change.order_changed:
+        queue_order(event_id, public_ids(db.session, event_id))
+
+
+def author_blocked(event_id: int, q: Question, blocked: bool) -> None:
+    """Tell every moderator desk which questions now have a blocked (or unblocked) author."""
+    ids = questions_of_author(db.session, event_id, q.participant_id)
+    socketio.emit("participant:blocked", {"ids": ids, "blocked": blocked}, to=moderators(event_id))
+
+
+def queue_order(event_id: int, ids: list[int]) -> None:
+    public_list.invalidate(event_id)
+    socketio.emit("queue:order", {"ids": ids}, to=everyone(event_id))
+
+
+def event_updated(event: Event) -> None:
+    socketio.emit("event:update", {"event": event_to_dict(event)}, to=everyone(event.id))
+
+
+class Coalescer:
+    """Run `flush(key, items)` at most once per `interval` per key, batching what arrives.
+
+    The first item after a quiet spell goes out at once; a burst is gathered
+    and sent as one message when the interval is up.
+    """
+
+    def __init__(self, interval: float, flush: Callable[[Flask, int, set], None]):
+        self.interval = interval
+        self._flush = flush
+        self._lock = threading.Lock()
+        self._pending: dict[int, set] = defaultdict(set)
+        self._scheduled: set[int] = set()
+        self._last: dict[int, float] = {}
+
+    def add(self, app: Flask, key: int, item=None) -> None:
+        with self._lock:
+            if item is not None:
+                self._pending[key].add(item)
+            if key in self._scheduled:
+                return
+            self._scheduled.add(key)
+            wait = max(0.0, self._last.get(key, 0.0) + self.interval - time.monotonic())
+        socketio.start_background_task(self._run, app, key, wait)
+
+    def _run(self, app: Flask, key: int, wait: float) -> None:
+        if wait:
+            socketio.sleep(wait)
+        with self._lock:
+            items = self._pending.pop(key, set())
+            self._scheduled.discard(key)
+            self._last[key] = time.monotonic()
+        try:
+            with app.app_context():
+                self._flush(app, key, items)
+        except Exception:  # a failed broadcast must not kill the worker
+            app.logger.exception("broadcast flush failed for %s", key)
+
+
+def _flush_votes(app: Flask, event_id: int, question_ids: set) -> None:
+    counts = vote_counts(db.session, sorted(question_ids))
+    if counts:
+        public_list.invalidate(event_id)
+        socketio.emit("votes", {"counts": counts}, to=everyone(event_id))
+
+
+votes = Coalescer(VOTE_INTERVAL, _flush_votes)
+
+
+@dataclass
+class Client:
+    event_id: int
+    role: str
+    participant_id: str | None = None
+    address: str | None = None
+    lang: str | None = None  # "en", "fr" or "es": acks are answered in it (qa/i18n.py)
+    token: str | None = None  # a moderator's token, checked again before each action (rotation)
+
+
+class Presence:
+    """Connected sockets of this process, by sid, and counts by event and role."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, Client] = {}
+        self._lock = threading.Lock()
+        self._counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._by_address: dict[str, int] = defaultdict(int)
+        self.announcer = Coalescer(PRESENCE_INTERVAL, self._announce)
+
+    def join(self, sid: str, client: Client, max_per_address: int = 0) -> bool:
+        """Count a new socket; False (and not counted) if its address already has too many."""
+        with self._lock:
+            if client.address and max_per_address and self._by_address[client.address] >= max_per_address:
+                return False
+            self.clients[sid] = client
+            self._counts[client.event_id][client.role] += 1
+            if client.address:
+                self._by_address[client.address] += 1
+            return True
+
+    def leave(self, sid: str) -> Client | None:
+        with self._lock:
+            client = self.clients.pop(sid, None)
+            if client is not None:
+                self._counts[client.event_id][client.role] -= 1
+                if client.address:
+                    self._by_address[client.address] -= 1
+                    if not self._by_address[client.address]:
+                        del self._by_address[client.address]
+        return client
+
+    def counts(self, event_id: int) -> dict[str, int]:
+        with self._lock:
+            c = self._counts.get(event_id, {})
+            return {
+                "participants": c.get("participant", 0),
+                "moderators": c.get("moderator", 0),
+                "screens": c.get("screen", 0),
+            }
+
+    def by_role(self) -> dict[str, int]:
+        totals: dict[str, int] = defaultdict(int)
+        with self._lock:
+            for client in self.clients.values():
+                totals[client.role] += 1
+        return dict(totals)
+
+    def _announce(self, app: Flask, event_id: int, _items: set) -> None:
+        socketio.emit("presence", self.counts(event_id), to=moderators(event_id))
+
+
+presence = Presence()

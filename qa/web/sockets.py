@@ -1,0 +1,244 @@
+"""Socket.IO handlers: authenticate, call the domain, broadcast the outcome."""
+from __future__ import annotations
+
+import functools
+import math
+import hmac
+from typing import Any, Callable
+
+from flask import current_app, request
+from flask_babel import gettext
+from flask_socketio import ConnectionRefusedError, join_room
+from sqlalchemy.exc import DBAPIError
+
+from ..domain import events as events_domain
+from ..domain import moderation, questions, similarity, validation
+from ..domain.errors import N_, DomainError
+from ..domain.identity import new_participant, verify_participant
+from ..domain.snapshot import participant_view, screen_view
+from ..extensions import db, socketio
+from ..i18n import use_language
+from ..models import Event
+from ..ratelimit import is_loopback
+from . import broadcast
+from .broadcast import Client, presence
+from .metrics import counted_acks
+
+ROLES = ("participant", "moderator", "screen")
+ONLY_ROLE = {
+    "participant": N_("Only a participant can send '%(event)s'."),
+    "moderator": N_("Only a moderator can send '%(event)s'."),
+}
+
+
+# Messages are gettext msgids, answered in the socket's language (auth `lang`; see qa/i18n.py).
+def _refuse(code: str, message: str, **params: Any) -> ConnectionRefusedError:
+    return ConnectionRefusedError(gettext(message, **params), {"code": code})
+
+
+def error_ack(code: str, message: str, **params: Any) -> dict:
+    return {"ok": False, "error": {"code": code, "message": gettext(message, **params)}}
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None):
+    if not isinstance(auth, dict):
+        raise _refuse("bad_request", "Connect with auth {event, role}.")
+    lang = use_language(auth.get("lang"))
+    role = auth.get("role")
+    if role not in ROLES:
+        raise _refuse("bad_request", "Role must be participant, moderator or screen.")
+    session = db.session
+    try:
+        event = events_domain.find_event(session, auth.get("event"))
+    except DomainError as exc:
+        raise _refuse(exc.code, exc.template, **exc.params)
+
+    sid = request.sid
+    snapshot: dict[str, Any] = {"event": events_domain.event_to_dict(event)}
+    if role == "moderator":
+        token = auth.get("token")
+        if not isinstance(token, str) or not hmac.compare_digest(
+            token.encode(), event.moderator_token.encode()
+        ):
+            raise _refuse("unauthorized", "The moderator token is missing or wrong for this event.")
+        client = Client(event.id, role, token=token)
+        join_room(broadcast.moderators(event.id))
+        snapshot["questions"] = questions.moderator_view(session, event.id)
+        snapshot["presence"] = None  # filled below, once this socket is counted
+    elif role == "participant":
+        secret = current_app.config["SECRET_KEY"]
+        token = auth.get("participant")
+        pid = known = verify_participant(secret, token)
+        if pid is None:
+            # Unknown or forged identity: start a fresh one rather than refuse.
+            pid, token = new_participant(secret)
+        client = Client(event.id, role, pid)
+        join_room(broadcast.participant(pid))
+        # The public list is shared by every join (a join storm rebuilt it per socket); only a
+        # known identity's own questions and votes are read. None: a new identity owns nothing.
+        snapshot["questions"] = participant_view(session, event.id, known,
+                                                 broadcast.public_list.get(session, event.id))
+        snapshot["participant"] = token
+    else:
+        client = Client(event.id, role)
+        snapshot["questions"] = screen_view(broadcast.public_list.get(session, event.id))
+    client.address = request.remote_addr
+    client.lang = lang
+    cap = 0 if is_loopback(client.address or "") else current_app.config["MAX_SOCKETS_PER_ADDRESS"]
+    if not presence.join(sid, client, cap):
+        raise _refuse("too_many_connections",
+                      "Too many connections from your network address; close some tabs and retry.")
+    join_room(broadcast.everyone(event.id))
+    if role == "moderator":
+        snapshot["presence"] = presence.counts(event.id)
+    socketio.emit("snapshot", snapshot, to=sid)
+    presence.announcer.add(current_app._get_current_object(), event.id)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    client = presence.leave(request.sid)
+    if client is not None:
+        presence.announcer.add(current_app._get_current_object(), client.event_id)
+
+
+def handler(name: str, role: str | None = None) -> Callable:
+    """Register a Socket.IO event whose return value is its ack, never an exception."""
+
+    def wrap(fn: Callable[[Client, Any], dict]) -> Callable:
+        @functools.wraps(fn)
+        def run(payload: Any = None, *_extra: Any) -> dict:
+            client = presence.clients.get(request.sid)
+            if client is None:
+                return error_ack("unauthorized", "Not connected to an event.")
+            if role is not None and client.role != role:
+                return error_ack("forbidden", ONLY_ROLE[role], event=name)
+            try:
+                if client.role == "moderator" and not _token_still_valid(client):
+                    # Rotated from another process, whose disconnect could not reach this socket.
+                    socketio.start_background_task(_drop_after_ack, request.sid)
+                    return error_ack("unauthorized", "The moderator token has changed; open the new moderator link.")
+                return fn(client, payload)
+            except DomainError as exc:
+                return {"ok": False, "error": exc.to_dict(gettext)}
+            except DBAPIError:
+                db.session.rollback()
+                current_app.logger.exception("database error in %s", name)
+                return error_ack("unavailable", "The database is busy; please try again.")
+            except Exception:
+                db.session.rollback()
+                current_app.logger.exception("unexpected error in %s", name)
+                return error_ack("internal", "Something went wrong on the server; nothing was changed.")
+
+        socketio.on_event(name, counted_acks(name, run))
+        return run
+
+    return wrap
+
+
+ACK_GRACE = 0.2  # seconds: long enough for the refusal's ack to leave before the socket closes
+
+
+def _drop_after_ack(sid: str) -> None:
+    socketio.sleep(ACK_GRACE)
+    socketio.server.disconnect(sid)
+
+
+def _token_still_valid(client: Client) -> bool:
+    event = db.session.get(Event, client.event_id)
+    return (event is not None and client.token is not None
+            and hmac.compare_digest(client.token.encode(), event.moderator_token.encode()))
+
+
+def _limit(action: str, client: Client) -> None:
+    wait = current_app.extensions["qa_ratelimit"].check(action, client.participant_id, client.address)
+    if wait:
+        message = (N_("You are sending questions too fast; please wait %(seconds)d s and try again.")
+                   if action == "submit" else
+                   N_("You are sending votes too fast; please wait %(seconds)d s and try again."))
+        raise DomainError("rate_limited", message, seconds=math.ceil(wait))
+
+
+@handler("question:submit", role="participant")
+def submit(client: Client, payload: Any) -> dict:
+    _limit("submit", client)
+    session = db.session
+    event = session.get(Event, client.event_id)
+    result = questions.submit(session, event, client.participant_id, payload, language=client.lang,
+                              profanity_filter=current_app.config["PROFANITY_FILTER"])
+    if result.created:
+        similar = similarity.similar_to(session, client.event_id, result.question)
+        broadcast.question_submitted(client.event_id, result.question, similar)
+    item = questions.question_to_dict(result.question)
+    item["mine"] = True
+    return {"ok": True, "question": item}
+
+
+@handler("question:vote", role="participant")
+def vote(client: Client, payload: Any) -> dict:
+    _limit("vote", client)
+    result = questions.vote(db.session, client.event_id, client.participant_id, payload)
+    if result.changed:
+        broadcast.votes.add(current_app._get_current_object(), client.event_id, result.question_id)
+    return {"ok": True, "id": result.question_id, "votes": result.votes}
+
+
+@handler("question:moderate", role="moderator")
+def moderate(client: Client, payload: Any) -> dict:
+    change = moderation.moderate(db.session, client.event_id, payload)
+    broadcast.moderation_applied(client.event_id, change)
+    return {"ok": True, "question": questions.question_to_dict(change.question)}
+
+
+@handler("question:merge", role="moderator")
+def merge(client: Client, payload: Any) -> dict:
+    change, target = moderation.merge(db.session, client.event_id, payload)
+    broadcast.moderation_applied(client.event_id, change)
+    broadcast.question_changed(client.event_id, target, was_public=target.status in questions.PUBLIC,
+                               status_changed=False)
+    return {"ok": True, "question": questions.question_to_dict(change.question),
+            "into": questions.question_to_dict(target)}
+
+
+@handler("question:similar", role="moderator")
+def similar(client: Client, payload: Any) -> dict:
+    session = db.session
+    qid = validation.get_int(validation.require_object(payload), "id")
+    q = questions.get_question(session, client.event_id, qid)
+    return {"ok": True, "id": qid, "similar": similarity.similar_to(session, client.event_id, q)}
+
+
+@handler("participant:block", role="moderator")
+def block(client: Client, payload: Any) -> dict:
+    question, blocked = moderation.block(db.session, client.event_id, payload)
+    broadcast.author_blocked(client.event_id, question, blocked)
+    return {"ok": True, "id": question.id, "blocked": blocked}
+
+
+@handler("question:edit", role="moderator")
+def edit(client: Client, payload: Any) -> dict:
+    session = db.session
+    event = session.get(Event, client.event_id)
+    q = moderation.edit(session, client.event_id, event, payload)
+    broadcast.question_changed(client.event_id, q, was_public=q.status in questions.PUBLIC, status_changed=False)
+    return {"ok": True, "question": questions.question_to_dict(q)}
+
+
+@handler("queue:reorder", role="moderator")
+def reorder(client: Client, payload: Any) -> dict:
+    ids = moderation.reorder(db.session, client.event_id, payload)
+    broadcast.queue_order(client.event_id, ids)
+    return {"ok": True, "ids": ids}
+
+
+@handler("event:update", role="moderator")
+def update_event(client: Client, payload: Any) -> dict:
+    event = events_domain.update_event(db.session, client.event_id, payload)
+    broadcast.event_updated(event)
+    return {"ok": True, "event": events_domain.event_to_dict(event)}
+
+
+@socketio.on("*")
+def unknown_event(name: str, *_args: Any) -> dict:
+    return error_ack("bad_request", "Unknown event '%(name)s'.", name=str(name)[:60])

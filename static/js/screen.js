@@ -1,0 +1,293 @@
+// Projector screen: the live question as large as fits, the next few, cross-faded.
+
+import { connect, h, pageData, setThemeBackdrop, setThemeIndex, themeInfo } from './connection.js';
+import { localizeEvent, t } from './i18n.js';
+
+// Theme colours colour text here, on the dark segment band: lighten them until they read.
+setThemeBackdrop('#121a2a', 4.5);
+
+const data = pageData();
+const code = data.code;
+let event = data.event || { code, title: '', themes: [], submissions_open: true, active_theme: null };
+const onlyTheme = new URLSearchParams(window.location.search).get('theme') || null;
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  stage: $('stage'),
+  title: $('event-title'),
+  joinUrl: $('join-url'),
+  joinCode: $('join-code'),
+  closed: $('band-closed'),
+  segment: $('segment'),
+  segmentLabel: $('segment-label'),
+  segmentPrompt: $('segment-prompt'),
+  live: $('live'),
+  next: $('next'),
+  conn: $('conn'),
+};
+
+const PUBLIC = new Set(['approved', 'answered']);
+const NEXT_MAX = 5;
+const FADE_MS = 650;
+
+const questions = new Map();
+let order = [];
+let liveSignature = null;
+let nextSignature = null;
+let ended = false; // the event was deleted
+
+const shownUrl = (data.participantUrl || '').replace(/^https?:\/\//, '').replace(/\/$/, '');
+
+// ---- State ---------------------------------------------------------------
+
+function upsert(q) {
+  const merged = { ...questions.get(q.id), ...q };
+  if (PUBLIC.has(merged.status)) {
+    questions.set(q.id, merged);
+    if (!order.includes(q.id)) order.push(q.id);
+  } else {
+    questions.delete(q.id);
+    order = order.filter((id) => id !== q.id);
+  }
+}
+
+const matches = (q) => !onlyTheme || q.theme === onlyTheme;
+
+function inOrder() {
+  const seen = new Set();
+  const out = [];
+  for (const id of order) {
+    const q = questions.get(id);
+    if (q && !seen.has(id)) { seen.add(id); out.push(q); }
+  }
+  for (const q of questions.values()) if (!seen.has(q.id)) out.push(q);
+  return out;
+}
+
+// ---- Cross-fade ----------------------------------------------------------
+
+/** Swap container's content for a new layer that fades in over the old one. */
+function crossFade(container, children, prepare) {
+  const layer = h('div', { class: 'layer is-entering' }, ...children);
+  const old = Array.from(container.children).filter((c) => !c.classList.contains('is-leaving'));
+  container.append(layer);
+  if (prepare) prepare(layer);
+  void layer.offsetWidth; // commit the transparent start so the transition runs
+  layer.classList.remove('is-entering');
+  for (const layerOld of old) {
+    layerOld.classList.add('is-leaving');
+    setTimeout(() => layerOld.remove(), FADE_MS + 100);
+  }
+  return layer;
+}
+
+// ---- Fit the live question -----------------------------------------------
+
+/** Largest font size at which the text fits its box: no overflow, no scrollbars. */
+function fitLive(layer) {
+  const text = layer.querySelector('.live-text');
+  const box = layer.querySelector('.live-box');
+  if (!text || !box) return;
+  const stageHeight = el.stage.clientHeight || window.innerHeight;
+  const style = getComputedStyle(layer);
+  const meta = layer.querySelector('.live-meta');
+  const gap = parseFloat(style.rowGap) || 0;
+  const available = layer.clientHeight
+    - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)
+    - (meta ? meta.offsetHeight + gap : 0);
+  const width = box.clientWidth;
+  const fits = () => text.scrollHeight <= available + 1 && text.scrollWidth <= width + 1;
+  let lo = Math.max(12, stageHeight * 0.028);
+  let hi = stageHeight * 0.1;
+  text.style.fontSize = `${hi}px`;
+  if (fits()) return;
+  for (let i = 0; i < 14 && hi - lo > 0.5; i += 1) {
+    const mid = (lo + hi) / 2;
+    text.style.fontSize = `${mid}px`;
+    if (fits()) lo = mid; else hi = mid;
+  }
+  text.style.fontSize = `${lo}px`;
+}
+
+/** Drop "Next up" items from the end until the rest fit. */
+function trimNext(layer) {
+  const list = layer.querySelector('.next-list');
+  if (!list) return;
+  while (list.children.length > 1 && layer.scrollHeight > el.next.clientHeight + 1) {
+    list.lastElementChild.remove();
+  }
+}
+
+function refit() {
+  const current = el.live.querySelector('.layer:not(.is-leaving)');
+  if (current) fitLive(current);
+  const next = el.next.querySelector('.layer:not(.is-leaving)');
+  if (next) {
+    nextSignature = null; // rebuild: items dropped for a small screen may fit now
+    render();
+  }
+}
+
+// ---- Rendering -----------------------------------------------------------
+
+function renderBand() {
+  el.title.textContent = event.title || '';
+  document.title = `${event.title || t('Questions')} · ${t('Screen')}`;
+  el.joinCode.textContent = event.code || code;
+  el.joinUrl.textContent = shownUrl;
+  el.closed.hidden = event.submissions_open !== false;
+
+  const key = onlyTheme || event.active_theme;
+  const theme = key ? themeInfo(event, key) : null;
+  el.segment.hidden = !theme;
+  if (theme) {
+    setThemeIndex(el.segment, event, key);
+    el.segmentLabel.textContent = theme.label;
+    el.segmentPrompt.textContent = theme.prompt;
+    el.segmentPrompt.hidden = !theme.prompt;
+  }
+}
+
+function screenTheme(key) {
+  const info = themeInfo(event, key);
+  const span = h('span', { class: 'screen-theme' }, info.label);
+  setThemeIndex(span, event, key);
+  return span;
+}
+
+function renderLive() {
+  if (ended) {
+    if (liveSignature === 'ended') return;
+    liveSignature = 'ended';
+    crossFade(el.live, [
+      h('p', { class: 'idle-title' }, t('This event has ended.')),
+      h('p', { class: 'idle-text' }, t('Thank you for your questions')),
+    ]);
+    return;
+  }
+  const live = inOrder().find((q) => q.live && matches(q)) || null;
+  const signature = live
+    ? JSON.stringify(['q', live.id, live.text, live.name, live.theme, event.themes])
+    : JSON.stringify(['idle', event.code, event.submissions_open, shownUrl]);
+  if (signature === liveSignature) return;
+  liveSignature = signature;
+
+  if (live) {
+    const layer = crossFade(el.live, [
+      h('div', { class: 'live-box' }, h('p', { class: 'live-text', lang: live.language || null }, live.text)),
+      h('p', { class: 'live-meta' },
+        h('span', { class: 'live-onair' }, t('On air')),
+        screenTheme(live.theme),
+        h('span', { class: 'live-name' }, live.name || t('Anonymous'))),
+    ], fitLive);
+    layer.dataset.id = String(live.id);
+    return;
+  }
+  const idle = event.submissions_open === false
+    ? [h('p', { class: 'idle-title' }, t('Thank you for your questions'))]
+    : [
+      h('p', { class: 'idle-title' }, t('Ask your question')),
+      h('p', { class: 'idle-text' }, ...withStrong(
+        t('Scan the QR code, or go to %(url)s and use the code %(code)s.'),
+        { url: shownUrl || t('the event page'), code: event.code || code },
+      )),
+    ];
+  crossFade(el.live, idle);
+}
+
+/** A translated sentence as nodes, its %(name)s parameters in bold (word order is the translator's). */
+function withStrong(sentence, params) {
+  return sentence.split(/(%\(\w+\)s)/).map((part) => {
+    const name = part.match(/^%\((\w+)\)s$/);
+    return name && name[1] in params ? h('strong', {}, params[name[1]]) : part;
+  }).filter((part) => part !== '');
+}
+
+function renderNext() {
+  const upcoming = ended ? [] : inOrder()
+    .filter((q) => q.status === 'approved' && !q.live && matches(q))
+    .slice(0, NEXT_MAX);
+  const signature = JSON.stringify([upcoming.map((q) => [q.id, q.text, q.theme]), event.themes, ended]);
+  el.next.parentElement.hidden = ended;
+  if (signature === nextSignature) return;
+  nextSignature = signature;
+  if (!upcoming.length) {
+    crossFade(el.next, ended ? [] : [h('p', { class: 'next-empty' }, t('More questions soon.'))]);
+    return;
+  }
+  const list = h('ol', { class: 'next-list' }, ...upcoming.map((q, i) => {
+    const li = h('li', { class: 'next-item', 'data-id': q.id },
+      h('span', { class: 'next-num' }, String(i + 1)),
+      h('span', { class: 'next-text', lang: q.language || null }, q.text),
+      screenTheme(q.theme));
+    setThemeIndex(li, event, q.theme);
+    return li;
+  }));
+  crossFade(el.next, [list], trimNext);
+}
+
+function render() {
+  renderBand();
+  renderLive();
+  renderNext();
+}
+
+// ---- Connection ----------------------------------------------------------
+
+function onSnapshot(snap) {
+  if (snap.event) event = { ...event, ...localizeEvent(snap.event) };
+  questions.clear();
+  order = [];
+  for (const q of snap.questions || []) upsert(q);
+  render();
+}
+
+render();
+if (window.ResizeObserver) {
+  // The live area shrinks when a segment band appears, and with the window: refit.
+  let last = '';
+  new ResizeObserver(() => {
+    const size = `${el.live.clientWidth}x${el.live.clientHeight}`;
+    if (size !== last) { last = size; refit(); }
+  }).observe(el.live);
+}
+if (document.fonts && document.fonts.ready) document.fonts.ready.then(refit);
+
+const conn = connect({
+  code,
+  role: 'screen',
+  onSnapshot,
+  onStatus: (state, message) => {
+    if (ended) return;
+    el.conn.dataset.state = state;
+    el.conn.hidden = state === 'connected';
+    el.conn.textContent = state === 'refused' ? (message || t('Not connected'))
+      : state === 'connecting' ? t('Connecting…') : t('Reconnecting…');
+  },
+  on: {
+    'question:update': (p) => { if (p && p.question) { upsert(p.question); render(); } },
+    'question:remove': (p) => {
+      if (!p) return;
+      questions.delete(p.id);
+      order = order.filter((id) => id !== p.id);
+      render();
+    },
+    'queue:order': (p) => {
+      if (!p || !Array.isArray(p.ids)) return;
+      order = [...p.ids, ...order.filter((id) => !p.ids.includes(id))];
+      render();
+    },
+    'event:update': (p) => { if (p && p.event) { event = { ...event, ...localizeEvent(p.event) }; render(); } },
+    votes: () => {},
+    'event:closed': () => {
+      // Deleted by the organiser: say so and stop reconnecting.
+      ended = true;
+      conn.stop();
+      el.conn.hidden = true;
+      event = { ...event, submissions_open: false, active_theme: null };
+      questions.clear();
+      order = [];
+      render();
+    },
+  },
+});

@@ -1,0 +1,208 @@
+"""Shared fixtures: an app per test on a fresh database (SQLite, and PostgreSQL when it runs)."""
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from qa import create_app, schema
+from qa.domain import events as events_domain
+from qa.extensions import db, socketio
+
+PG_URL = os.environ.get("QA_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("QA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# CI sets this so that a missing service fails the run instead of skipping tests.
+REQUIRE_SERVICES = os.environ.get("QA_TEST_REQUIRE_SERVICES") == "1"
+ADMIN_TOKEN = "test-admin-token"
+
+
+def _reachable_postgres() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("+psycopg", ""), connect_timeout=2):
+            return None
+    except Exception as exc:  # any failure means "not available here"
+        return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+
+
+def _reachable_redis() -> str | None:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        return None
+    except Exception as exc:
+        return f"Redis not reachable at {REDIS_URL}: {exc.__class__.__name__}"
+
+
+_why_no_postgres = _reachable_postgres()
+_why_no_redis = _reachable_redis()
+
+
+def need(reason: str | None) -> None:
+    """Skip (or, in CI, fail) a test whose service is missing."""
+    if reason is None:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(reason + " (QA_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need(_why_no_redis)
+    return REDIS_URL
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema of its own, dropped afterwards."""
+    need(_why_no_postgres)
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    plain = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'qa.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def make_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        "QA_DATABASE_URL": database_url,
+        "QA_ADMIN_TOKEN": ADMIN_TOKEN,
+        "QA_SECRET_KEY": "test-secret-key",
+        "QA_ASYNC_MODE": "threading",
+        # Most tests send many messages from one participant; test_ratelimit turns limits on.
+        "QA_RATE_LIMITS": "off",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "QA_ENV": make_env(database_url)})
+    schema.upgrade(db.engine)
+    yield app
+    db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def event(app) -> dict[str, Any]:
+    """A fresh event with the default themes: {id, code, token}."""
+    with app.app_context():
+        ev = events_domain.create_event(db.session, {"title": "Test webinar"})
+        return {"id": ev.id, "code": ev.code, "token": ev.moderator_token}
+
+
+@pytest.fixture
+def connect(app, client, event) -> Callable[..., Any]:
+    """connect(role, **auth) -> a Flask-SocketIO test client joined to `event`."""
+    made = []
+
+    def _connect(role: str = "participant", **auth: Any):
+        auth = {"event": event["code"], "role": role, **auth}
+        if role == "moderator":
+            auth.setdefault("token", event["token"])
+        c = socketio.test_client(app, auth=auth, flask_test_client=client)
+        made.append(c)
+        return c
+
+    yield _connect
+    for c in made:
+        if c.is_connected():
+            c.disconnect()
+
+
+def received(test_client, name: str | None = None) -> list[dict]:
+    """Messages a test client got since last asked, optionally only one event's payloads."""
+    msgs = test_client.get_received()
+    if name is None:
+        return msgs
+    return [m["args"][0] for m in msgs if m["name"] == name]
+
+
+# ---- A real browser (tests/test_browser.py, test_desk_browser.py, test_accessibility.py) ----------
+# Those modules skip themselves before these fixtures run when Chromium or Playwright is missing.
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium package; never a downloaded browser
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+BROWSER_WAIT_MS = 10_000  # every browser wait is bounded
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def contexts(browser):
+    """contexts(**options) -> a new browser context, closed after the test."""
+    opened = []
+
+    def open_context(**kwargs):
+        ctx = browser.new_context(**kwargs)
+        opened.append(ctx)
+        return ctx
+
+    yield open_context
+    for ctx in opened:
+        try:
+            ctx.close()
+        except Exception:
+            pass  # the browser may already be gone; nothing left to release
+
+
+class Console:
+    """Errors a page logs: script errors and, above all, CSP violations."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+
+    def watch(self, page, name: str):
+        # With the URL: a failed resource's message names only its status.
+        page.on("console", lambda m: self.errors.append(f"{name}: {m.text} [{(m.location or {}).get('url', '')}]")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"{name}: {e}"))
+        page.set_default_timeout(BROWSER_WAIT_MS)
+        return page
+
+
+@pytest.fixture
+def console():
+    return Console()

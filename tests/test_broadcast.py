@@ -1,0 +1,165 @@
+"""Broadcast helpers (qa/web/broadcast.py): the Coalescer and presence counts."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from flask import current_app
+
+from conftest import received
+from qa.domain import events as events_domain
+from qa.extensions import db
+from qa.web import broadcast
+from qa.web.broadcast import Coalescer
+
+INTERVAL = 0.5
+WAIT = 2.0  # seconds; the longest any test waits for a background flush
+
+
+class Recorder:
+    """A fake flush: records (time, key, items, app) and lets a test wait for calls."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.calls: list[tuple[float, int, set, object]] = []
+        self._cond = threading.Condition()
+        self._fail_first = fail_first
+
+    def __call__(self, app, key, items) -> None:
+        with self._cond:
+            self.calls.append((time.monotonic(), key, set(items), current_app._get_current_object()))
+            self._cond.notify_all()
+            if self._fail_first and len(self.calls) == 1:
+                raise RuntimeError("broadcast failed")
+
+    def wait(self, n: int, timeout: float = WAIT) -> list[tuple[float, int, set, object]]:
+        """Wait until at least n calls happened; return them all."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.calls) >= n, timeout), self.calls
+            return list(self.calls)
+
+
+@pytest.fixture
+def recorder():
+    return Recorder()
+
+
+def test_first_item_flushes_at_once(app, recorder):
+    """After a quiet spell the first item goes out immediately, in an app context of the given app."""
+    c = Coalescer(INTERVAL, recorder)
+    start = time.monotonic()
+    c.add(app, 1, "a")
+    (at, key, items, flask_app), = recorder.wait(1)
+    assert at - start < INTERVAL / 2
+    assert (key, items) == (1, {"a"})
+    assert flask_app is app
+
+
+def test_burst_is_merged_into_one_flush(app, recorder):
+    """Items arriving within the interval after a flush go out together, once, when it is up."""
+    c = Coalescer(INTERVAL, recorder)
+    c.add(app, 7, "a")
+    first = recorder.wait(1)[0][0]
+    for item in ("b", "c", "d", "c"):
+        c.add(app, 7, item)
+    calls = recorder.wait(2)
+    assert [(key, items) for _, key, items, _ in calls] == [(7, {"a"}), (7, {"b", "c", "d"})]
+    assert calls[1][0] - first >= INTERVAL - 0.1
+    time.sleep(INTERVAL + 0.1)
+    assert len(recorder.calls) == 2  # nothing left over, no empty flush
+
+
+def test_quiet_spell_resets(app, recorder):
+    """Once the interval has passed without items, the next item again goes out at once."""
+    c = Coalescer(INTERVAL, recorder)
+    c.add(app, 1, "a")
+    recorder.wait(1)
+    time.sleep(INTERVAL + 0.05)
+    start = time.monotonic()
+    c.add(app, 1, "b")
+    at, key, items, _ = recorder.wait(2)[1]
+    assert at - start < INTERVAL / 2
+    assert items == {"b"}
+
+
+def test_keys_are_independent(app, recorder):
+    """A burst held back on one key does not delay another key."""
+    c = Coalescer(INTERVAL, recorder)
+    c.add(app, 1, "a")
+    recorder.wait(1)
+    c.add(app, 1, "b")  # held for the interval
+    start = time.monotonic()
+    c.add(app, 2, "x")
+    calls = recorder.wait(2)
+    assert (calls[1][1], calls[1][2]) == (2, {"x"})
+    assert calls[1][0] - start < INTERVAL / 2
+    calls = recorder.wait(3)
+    assert (calls[2][1], calls[2][2]) == (1, {"b"})
+
+
+def test_add_without_item_still_flushes(app, recorder):
+    """add() with no item (as presence uses it) schedules a flush with no items."""
+    c = Coalescer(INTERVAL, recorder)
+    c.add(app, 3)
+    assert [(key, items) for _, key, items, _ in recorder.wait(1)] == [(3, set())]
+
+
+def test_failed_flush_does_not_stop_later_ones(app):
+    """A flush that raises is logged and the next items still go out."""
+    rec = Recorder(fail_first=True)
+    c = Coalescer(INTERVAL, rec)
+    c.add(app, 1, "a")
+    rec.wait(1)
+    c.add(app, 1, "b")
+    assert rec.wait(2)[1][2] == {"b"}
+
+
+# --- presence ---------------------------------------------------------------------
+
+
+def _plus(base: dict, **more: int) -> dict:
+    return {k: base[k] + more.get(k, 0) for k in base}
+
+
+def test_presence_counts(connect, event):
+    """Connections are counted by event and role, and uncounted on disconnect."""
+    base = broadcast.presence.counts(event["id"])
+    assert set(base) == {"participants", "moderators", "screens"}
+    p1, p2 = connect("participant"), connect("participant")
+    m, s = connect("moderator"), connect("screen")
+    assert broadcast.presence.counts(event["id"]) == _plus(base, participants=2, moderators=1, screens=1)
+    p1.disconnect()
+    s.disconnect()
+    assert broadcast.presence.counts(event["id"]) == _plus(base, participants=1, moderators=1)
+    p2.disconnect()
+    m.disconnect()
+    assert broadcast.presence.counts(event["id"]) == base
+
+
+def test_presence_reaches_moderators_only(app, connect, event):
+    """Moderators get presence counts (their snapshot, then `presence`); participants and screens never."""
+    with app.app_context():
+        other = events_domain.create_event(db.session, {"title": "Other"})
+        other_code, other_id = other.code, other.id
+    base = broadcast.presence.counts(event["id"])
+    m = connect("moderator")
+    snap = received(m, "snapshot")[0]
+    assert snap["presence"] == _plus(base, moderators=1)
+    p, s = connect("participant"), connect("screen")
+    connect("participant", event=other_code)  # another event's: not counted here
+    want = _plus(base, moderators=1, participants=1, screens=1)
+    seen = []
+    deadline = time.monotonic() + broadcast.PRESENCE_INTERVAL + WAIT
+    while want not in seen and time.monotonic() < deadline:
+        seen += received(m, "presence")
+        time.sleep(0.02)
+    assert want in seen, seen
+    assert broadcast.presence.counts(other_id)["participants"] >= 1
+    assert received(p, "presence") == [] and received(s, "presence") == []
+    p.disconnect()
+    want = _plus(base, moderators=1, screens=1)
+    deadline = time.monotonic() + broadcast.PRESENCE_INTERVAL + WAIT
+    while want not in seen and time.monotonic() < deadline:
+        seen += received(m, "presence")
+        time.sleep(0.02)
+    assert want in seen, seen

@@ -1,0 +1,138 @@
+"""`flask --app qa events …` (qa/cli.py): create, list, open, close, archive, delete, each printing links."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from qa.domain import events as events_domain
+from qa.domain import organiser, questions
+from qa.extensions import db
+from qa.models import Event, Question, Theme
+
+LINKS = re.compile(r"participant: (\S+)\n  moderator:   (\S+)\n  screen:      (\S+)")
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def run(runner, *args: str, input: str | None = None, ok: bool = True):
+    result = runner.invoke(args=["events", *args], input=input)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def stored(app, code: str) -> dict:
+    with app.app_context():
+        return organiser.describe(db.session, events_domain.find_event(db.session, code))
+
+
+def test_create_prints_the_code_and_the_three_links(app, runner):
+    out = run(runner, "create", "Session 4", "--description", "Late panel", "--starts-at", "2026-12-01T10:00+01:00",
+              "--theme", "Trade | What should change?", "--theme", "Finance", "--moderation", "post",
+              "--names", "asked", "--base-url", "https://qa.example.org/").output
+    code = re.search(r"Created event ([A-Z0-9]{6}):", out).group(1)
+    participant, moderator, screen = LINKS.search(out).groups()
+    ev = stored(app, code)
+    assert participant == f"https://qa.example.org/e/{code}"
+    assert moderator == f"https://qa.example.org/e/{code}/moderate#token={ev['moderator_token']}"
+    assert screen == f"https://qa.example.org/e/{code}/screen"
+    assert f"{code}  [draft]  Session 4" in out
+    assert (ev["description"], ev["starts_at"], ev["moderation"], ev["names"]) == (
+        "Late panel", "2026-12-01T09:00:00.000Z", "post", "asked")
+    assert [(t["key"], t["label"], t["prompt"]) for t in ev["themes"]] == [
+        ("trade", "Trade", "What should change?"), ("finance", "Finance", "")]
+
+
+def test_create_defaults_open_and_json(app, runner):
+    out = run(runner, "create", "Scripted", "--open", "--json").output
+    body = json.loads(out)
+    assert body["status"] == "open" and body["links"]["participant"] == f"http://127.0.0.1:5000/e/{body['code']}"
+    assert [t["key"] for t in body["themes"]] == [t["key"] for t in events_domain.DEFAULT_THEMES]
+
+
+def test_create_takes_themes_as_json(app, runner):
+    themes = [{"key": "a", "label": "Alpha", "colour": "#010203"}, {"key": "b", "label": "Beta"}]
+    out = run(runner, "create", "JSON themes", "--themes-json", "-", "--json", input=json.dumps(themes)).output
+    assert [(t["key"], t["colour"]) for t in json.loads(out)["themes"]] == [("a", "#010203"), ("b", "#c05a00")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["   "], "The field “title” cannot be empty."),
+    (["Dup", "--theme", "Finance", "--theme", "finance"], "Theme key “finance” is used twice."),
+    (["Bad", "--themes-json", "-"], "not JSON"),
+    (["Bad", "--starts-at", "next week"], "is not a date and time"),
+    (["Bad", "--names", "never"], "Invalid value for '--names'"),
+])
+def test_create_refuses_bad_input_with_a_clear_message(app, runner, args, message):
+    result = run(runner, "create", *args, input="{not json", ok=False)
+    assert result.exit_code != 0
+    assert message in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_list_shows_status_counts_and_links(app, runner, event, connect):
+    participant = connect("participant")
+    participant.emit("question:submit", {"client_id": "c", "theme": "finance", "text": "Q?"}, callback=True)
+    run(runner, "create", "Later")
+    out = run(runner, "list").output
+    assert f"{event['code']}  [open]  Test webinar" in out
+    assert "1 awaiting moderation, 0 published, 0 answered, 0 not published" in out
+    assert f"moderate#token={event['token']}" in out
+    assert len(LINKS.findall(out)) == 2
+    body = json.loads(run(runner, "list", "--json").output)
+    assert {e["code"] for e in body} >= {event["code"]} and all("links" in e for e in body)
+
+
+def test_list_when_empty(runner):
+    assert "No events yet" in run(runner, "list").output
+
+
+def test_open_close_archive(app, runner, event):
+    out = run(runner, "close", event["code"].lower()).output
+    assert f"Questions are closed for {event['code']}:" in out and LINKS.search(out)
+    assert stored(app, event["code"])["status"] == "closed"
+    assert "[open]" in run(runner, "open", event["code"]).output
+    out = run(runner, "archive", event["code"]).output
+    assert "[archived]" in out
+    assert event["code"] not in run(runner, "list").output
+    assert event["code"] in run(runner, "list", "--archived").output
+    result = run(runner, "open", event["code"], ok=False)
+    assert result.exit_code == 1 and "restore it before opening it" in result.output
+
+
+def test_unknown_code(runner):
+    result = run(runner, "close", "NOPE42", ok=False)
+    assert result.exit_code == 1 and "No event has the code “NOPE42”." in result.output
+
+
+def test_delete_asks_for_the_code_then_removes_every_row(app, runner, event, connect):
+    participant = connect("participant")
+    ack = participant.emit("question:submit", {"client_id": "c", "theme": "finance", "text": "Q?"}, callback=True)
+    assert ack["ok"]
+
+    result = run(runner, "delete", event["code"], input="WRONG\n", ok=False)
+    assert result.exit_code == 1 and f"confirm with its code “{event['code']}”" in result.output
+    assert stored(app, event["code"])["counts"]["total"] == 1
+
+    out = run(runner, "delete", event["code"], input=event["code"].lower() + "\n").output
+    assert f"Type the code {event['code']} to delete it" in out
+    assert f"Deleted {event['code']} with 1 questions" in out and LINKS.search(out)
+    with app.app_context():
+        assert db.session.get(Event, event["id"]) is None
+        assert db.session.scalar(select(func.count()).select_from(Question)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Theme)) == 0
+
+
+def test_delete_yes_does_not_ask(app, runner, event):
+    out = run(runner, "delete", event["code"], "--yes").output
+    assert "Type the code" not in out and f"Deleted {event['code']}" in out
+    with app.app_context():
+        assert questions.all_questions(db.session, event["id"]) == []
+        assert db.session.get(Event, event["id"]) is None

@@ -1,0 +1,30 @@
+"""Exports: every question with its history, and the per-theme summary."""
+from qa.domain import events, moderation, questions
+from qa.domain.export import export_rows, theme_summary
+
+
+def test_rows_and_summary(session):
+    ev = events.create_event(session, {"title": "T"})
+
+    def ask(cid, theme):
+        return questions.submit(session, ev, "p", {"client_id": cid, "theme": theme, "text": f"Q {cid}"}).question
+
+    a, b, c, d = ask("a", "finance"), ask("b", "finance"), ask("c", "digitalization"), ask("d", "finance")
+    for q, actions in [(a, ["approve", "answer"]), (b, ["approve"]), (c, ["reject"])]:
+        for action in actions:
+            moderation.moderate(session, ev.id, {"id": q.id, "action": action})
+    moderation.edit(session, ev.id, ev, {"id": d.id, "text": "Edited"})
+
+    rows = {r["id"]: r for r in export_rows(session, ev.id)}
+    assert [rows[q.id]["status"] for q in (a, b, c, d)] == ["answered", "approved", "rejected", "pending"]
+    assert rows[a.id]["theme_label"] == "Access to finance & cross-border payments"
+    assert [h["action"] for h in rows[a.id]["history"]] == ["approve", "answer"]
+    assert rows[d.id]["history"][0]["detail"]["from"]["text"] == "Q d"
+
+    summary = {s["theme"]: s for s in theme_summary(session, ev.id)}
+    assert list(summary) == ["trade-facilitation", "finance", "digitalization", "other"]
+    assert summary["finance"] == {"theme": "finance", "label": "Access to finance & cross-border payments",
+                                  "received": 3, "pending": 1, "published": 2, "answered": 1,
+                                  "not_published": 0}
+    assert summary["digitalization"]["not_published"] == 1
+    assert summary["other"]["received"] == 0

@@ -1,0 +1,234 @@
+"""Asking and voting: validation, idempotency, exact counts, who sees what."""
+import pytest
+from sqlalchemy import func, select
+
+from qa.domain import events, moderation, questions
+from qa.domain.errors import DomainError
+from qa.models import Question, Vote
+
+
+@pytest.fixture
+def ev(session):
+    return events.create_event(session, {"title": "T"})
+
+
+def ask(session, ev, pid="p1", cid="c1", **kw):
+    payload = {"client_id": cid, "theme": "finance", "text": "How do I pay?", **kw}
+    return questions.submit(session, ev, pid, payload).question
+
+
+def count(session, model=Question):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_submit_stores_pending_question(session, ev):
+    q = ask(session, ev, name="  Ana ", text="  Why?  ")
+    d = questions.question_to_dict(q)
+    assert d == {"id": q.id, "theme": "finance", "text": "Why?", "name": "Ana", "status": "pending",
+                 "votes": 0, "live": False, "created_at": d["created_at"], "language": None}
+    assert d["created_at"].endswith("Z") and "T" in d["created_at"]
+
+
+def test_submit_is_idempotent_per_participant(session, ev):
+    a = questions.submit(session, ev, "p1", {"client_id": "x", "theme": "finance", "text": "A"})
+    b = questions.submit(session, ev, "p1", {"client_id": "x", "theme": "other", "text": "changed"})
+    c = questions.submit(session, ev, "p2", {"client_id": "x", "theme": "finance", "text": "A"})
+    assert a.created and not b.created and c.created
+    assert a.question.id == b.question.id != c.question.id
+    assert b.question.text == "A" and count(session) == 2
+
+
+def test_resend_after_close_still_returns_the_question(session, ev):
+    q = ask(session, ev)
+    events.update_event(session, ev.id, {"submissions_open": False})
+    assert ask(session, ev).id == q.id
+
+
+@pytest.mark.parametrize("payload, code, field", [
+    (None, "bad_request", None),
+    ([1], "bad_request", None),
+    ({"theme": "finance", "text": "t"}, "bad_request", "client_id"),
+    ({"client_id": 1, "theme": "finance", "text": "t"}, "bad_request", "client_id"),
+    ({"client_id": "c", "theme": "finance", "text": ""}, "invalid", "text"),
+    ({"client_id": "c", "theme": "finance", "text": " \n\t "}, "invalid", "text"),
+    ({"client_id": "c", "theme": "finance", "text": "x" * 501}, "invalid", "text"),
+    ({"client_id": "c", "theme": "finance", "text": 7}, "bad_request", "text"),
+    ({"client_id": "c", "theme": "nope", "text": "t"}, "invalid", "theme"),
+    ({"client_id": "c", "theme": ["finance"], "text": "t"}, "bad_request", "theme"),
+    ({"client_id": "c", "text": "t"}, "bad_request", "theme"),
+    ({"client_id": "c", "theme": "finance", "text": "t", "name": "n" * 61}, "invalid", "name"),
+    ({"client_id": "c" * 65, "theme": "finance", "text": "t"}, "invalid", "client_id"),
+])
+def test_submit_refuses_bad_input(session, ev, payload, code, field):
+    with pytest.raises(DomainError) as err:
+        questions.submit(session, ev, "p1", payload)
+    assert (err.value.code, err.value.field) == (code, field)
+    assert count(session) == 0
+
+
+def test_text_at_the_limit_is_accepted(session, ev):
+    assert len(ask(session, ev, text="é" * 500).text) == 500
+
+
+def test_submit_when_closed(session, ev):
+    events.update_event(session, ev.id, {"submissions_open": False})
+    with pytest.raises(DomainError) as err:
+        ask(session, ev)
+    assert err.value.code == "closed" and count(session) == 0
+
+
+def publish(session, ev, q):
+    moderation.moderate(session, ev.id, {"id": q.id, "action": "approve"})
+
+
+def test_votes_are_exact_and_idempotent(session, ev):
+    q = ask(session, ev)
+    publish(session, ev, q)
+    assert questions.vote(session, ev.id, "a", {"id": q.id}).votes == 1
+    again = questions.vote(session, ev.id, "a", {"id": q.id, "up": True})
+    assert again.votes == 1 and not again.changed
+    assert questions.vote(session, ev.id, "b", {"id": q.id}).votes == 2
+    assert questions.vote(session, ev.id, "a", {"id": q.id, "up": False}).votes == 1
+    assert questions.vote(session, ev.id, "a", {"id": q.id, "up": False}).changed is False
+    assert count(session, Vote) == 1
+    assert questions.vote_counts(session, [q.id]) == {str(q.id): 1}
+
+
+@pytest.mark.parametrize("payload, code", [
+    ("1", "bad_request"), ({"id": "1"}, "bad_request"), ({"id": True}, "bad_request"),
+    ({"id": 1, "up": "yes"}, "bad_request"), ({"id": 999}, "not_found"),
+])
+def test_vote_refuses_bad_input(session, ev, payload, code):
+    publish(session, ev, ask(session, ev))
+    with pytest.raises(DomainError) as err:
+        questions.vote(session, ev.id, "a", payload)
+    assert err.value.code == code
+    assert count(session, Vote) == 0
+
+
+def test_vote_only_on_public_questions_of_the_same_event(session, ev):
+    pending = ask(session, ev)
+    with pytest.raises(DomainError) as err:
+        questions.vote(session, ev.id, "a", {"id": pending.id})
+    assert err.value.code == "conflict"
+    other = events.create_event(session, {"title": "Other"})
+    publish(session, ev, pending)
+    with pytest.raises(DomainError) as err:
+        questions.vote(session, other.id, "a", {"id": pending.id})
+    assert err.value.code == "not_found"
+
+
+def test_participant_view(session, ev):
+    mine_pending = ask(session, ev, pid="me", cid="1")
+    mine_public = ask(session, ev, pid="me", cid="2")
+    theirs_pending = ask(session, ev, pid="you", cid="1")
+    theirs_public = ask(session, ev, pid="you", cid="2")
+    for q in (theirs_public, mine_public):
+        publish(session, ev, q)
+    questions.vote(session, ev.id, "me", {"id": theirs_public.id})
+    view = {d["id"]: d for d in questions.participant_view(session, ev.id, "me")}
+    assert set(view) == {mine_pending.id, mine_public.id, theirs_public.id}
+    assert theirs_pending.id not in view
+    assert view[mine_pending.id]["mine"] and "mine" not in view[theirs_public.id]
+    assert view[theirs_public.id]["voted"] and "voted" not in view[mine_public.id]
+    # Public questions come first, in queue order (approval order here).
+    assert list(view)[:2] == [theirs_public.id, mine_public.id]
+
+
+def test_lists_by_role(session, ev):
+    a, b, c = (ask(session, ev, cid=str(i)) for i in range(3))
+    publish(session, ev, b)
+    publish(session, ev, a)
+    moderation.moderate(session, ev.id, {"id": c.id, "action": "reject"})
+    assert [q.id for q in questions.public_questions(session, ev.id)] == [b.id, a.id]
+    assert questions.public_ids(session, ev.id) == [b.id, a.id]
+    assert [q.id for q in questions.all_questions(session, ev.id)] == [b.id, a.id, c.id]
+
+
+# ---- Language, profanity flag, blocked authors, names policy, hidden themes ----------------
+
+
+def test_question_keeps_the_language_it_was_written_in(session, ev):
+    fr = ask(session, ev, cid="fr", text="Comment le Groupe peut-il aider les petites entreprises à exporter ?")
+    es = ask(session, ev, cid="es", text="¿Cómo puede el Grupo ayudar a las pequeñas empresas a exportar?")
+    short = questions.submit(session, ev, "p1", {"client_id": "s", "theme": "finance", "text": "Visa?"},
+                             language="es").question
+    assert (fr.language, es.language, short.language) == ("fr", "es", "es")
+    assert questions.question_to_dict(fr)["language"] == "fr"
+
+
+def test_profanity_flags_and_holds_a_question_even_in_post_moderation(session, ev):
+    ev.moderation = "post"
+    session.commit()
+    rude = questions.submit(session, ev, "p1", {"client_id": "r", "theme": "finance",
+                                                "text": "Why is this customs form such shit?"},
+                            profanity_filter=True).question
+    clean = questions.submit(session, ev, "p1", {"client_id": "c", "theme": "finance",
+                                                 "text": "¿Cómo trabajar con las aduanas de Scunthorpe?"},
+                             profanity_filter=True).question
+    unfiltered = questions.submit(session, ev, "p1", {"client_id": "u", "theme": "finance",
+                                                      "text": "Why is this customs form such shit?"}).question
+    assert (rude.status, rude.flag) == ("pending", "profanity")  # flagged, kept, never dropped
+    assert questions.question_to_dict(rude)["flag"] == "profanity"
+    assert (clean.status, clean.flag) == ("approved", None)  # Spanish "con" is not the French word
+    assert (unfiltered.status, unfiltered.flag) == ("approved", None)  # the filter is optional
+    assert "flag" not in questions.question_to_dict(clean)
+
+
+def test_blocked_author_cannot_ask_again_in_that_event_only(session, ev):
+    first = ask(session, ev, cid="a")
+    moderation.block(session, ev.id, {"id": first.id})
+    with pytest.raises(DomainError) as err:
+        ask(session, ev, cid="b")
+    assert err.value.code == "forbidden"
+    assert count(session) == 1  # what was sent before stays for the moderators
+    assert ask(session, ev, cid="a").id == first.id  # a resend of an acked question still answers
+    other = events.create_event(session, {"title": "Other"})
+    assert ask(session, other, cid="b").event_id == other.id  # another event is not affected
+    moderation.block(session, ev.id, {"id": first.id, "blocked": False})
+    assert ask(session, ev, cid="c").status == "pending"
+
+
+def test_block_refuses_bad_input(session, ev):
+    q = ask(session, ev)
+    for payload, code in [({"id": q.id + 99}, "not_found"), ({"id": q.id, "blocked": None}, "bad_request"),
+                          ({"id": q.id, "blocked": "yes"}, "bad_request"), ({}, "bad_request")]:
+        with pytest.raises(DomainError) as err:
+            moderation.block(session, ev.id, payload)
+        assert err.value.code == code
+
+
+def test_moderator_view_marks_blocked_authors(session, ev):
+    a = ask(session, ev, pid="a", cid="1")
+    b = ask(session, ev, pid="b", cid="1")
+    moderation.block(session, ev.id, {"id": a.id})
+    view = {q["id"]: q for q in questions.moderator_view(session, ev.id)}
+    assert view[a.id].get("author_blocked") is True and "author_blocked" not in view[b.id]
+
+
+@pytest.mark.parametrize("policy, name, stored, code", [
+    ("asked", None, None, "invalid"),
+    ("asked", "Ana", "Ana", None),
+    ("optional", None, None, None),
+    ("hidden", "Ana", None, None),
+])
+def test_names_policy(session, ev, policy, name, stored, code):
+    ev.names_policy = policy
+    session.commit()
+    payload = {"client_id": "n", "theme": "finance", "text": "How?", **({"name": name} if name else {})}
+    if code:
+        with pytest.raises(DomainError) as err:
+            questions.submit(session, ev, "p1", payload)
+        assert (err.value.code, err.value.field) == (code, "name")
+    else:
+        assert questions.submit(session, ev, "p1", payload).question.name == stored
+
+
+def test_hidden_theme_takes_no_new_questions(session, ev):
+    kept = ask(session, ev, cid="before")
+    ev.themes[1].hidden = True  # "finance"
+    session.commit()
+    with pytest.raises(DomainError) as err:
+        ask(session, ev, cid="after")
+    assert (err.value.code, err.value.field) == ("invalid", "theme")
+    assert session.get(Question, kept.id).theme == "finance"

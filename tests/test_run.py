@@ -1,0 +1,143 @@
+"""run.py as a person starts it: flags, the demo event, async modes, restarts that lose nothing."""
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import socketio
+
+from conftest import ADMIN_TOKEN
+from live_server import ROOT, LiveServer
+
+
+def test_help_lists_every_flag():
+    out = subprocess.run([sys.executable, "run.py", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=30).stdout
+    for flag in ("--host", "--port", "--async-mode", "--no-demo", "--show-admin-token"):
+        assert flag in out
+
+
+def env_for(tmp_path, **extra):
+    env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "s",
+           "QA_ADMIN_TOKEN": ADMIN_TOKEN, "QA_MESSAGE_QUEUE": ""}
+    env.update(extra)
+    return env
+
+
+def test_fresh_database_gets_the_demo_event(tmp_path):
+    server = LiveServer(env_for(tmp_path)).start()
+    try:
+        demo = requests.get(server.url + "/api/events/msme", timeout=5).json()
+    finally:
+        out = server.stop()
+    assert demo["code"] == "MSME" and len(demo["themes"]) == 4
+    assert f"{server.url}/e/MSME\n" in out
+    assert f"{server.url}/e/MSME/moderate#token=" in out
+    assert f"{server.url}/e/MSME/screen" in out
+
+
+def test_generated_admin_token_is_printed_only_once(tmp_path):
+    env = env_for(tmp_path, QA_ADMIN_TOKEN="", QA_INSTANCE_PATH=str(tmp_path / "instance"))
+    out1 = LiveServer(env).start().stop()
+    token = (tmp_path / "instance" / "admin_token").read_text().strip()
+    assert f"Admin token (for POST /api/events): {token}" in out1
+    out2 = LiveServer(env).start().stop()
+    assert token not in out2 and "--show-admin-token" in out2
+    out3 = LiveServer(env, args=("--show-admin-token",)).start().stop()
+    assert token in out3
+    # The printed token is the one the API accepts.
+    with LiveServer(env) as server:
+        r = requests.post(server.url + "/api/events", json={"title": "T"},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert r.status_code == 201
+
+
+def connect(url, auth, sink):
+    c = socketio.Client(reconnection=False)
+
+    @c.on("*")
+    def _any(name, data=None):
+        sink.append((name, data))
+
+    c.connect(url, auth=auth, wait_timeout=10, transports=["websocket"])
+    return c
+
+
+def wait_for(sink, name, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        hits = [d for n, d in sink if n == name]
+        if hits:
+            return hits
+        time.sleep(0.05)
+    raise AssertionError(f"no {name} within {timeout}s; got {[n for n, _ in sink]}")
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
+def test_every_async_mode_runs_the_loop(tmp_path, mode):
+    with LiveServer(env_for(tmp_path, QA_ASYNC_MODE=mode), args=("--no-demo",)) as server:
+        created = requests.post(server.url + "/api/events", json={"title": "Modes"},
+                                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5).json()
+        p_msgs, m_msgs, s_msgs = [], [], []
+        p = connect(server.url, {"event": created["code"], "role": "participant"}, p_msgs)
+        m = connect(server.url, {"event": created["code"], "role": "moderator",
+                                 "token": created["moderator_token"]}, m_msgs)
+        s = connect(server.url, {"event": created["code"], "role": "screen"}, s_msgs)
+        try:
+            ack = p.call("question:submit", {"client_id": "1", "theme": "other", "text": "Hello?"}, timeout=10)
+            assert ack["ok"], ack
+            assert wait_for(m_msgs, "question:new")[0]["question"]["text"] == "Hello?"
+            assert m.call("question:moderate", {"id": ack["question"]["id"], "action": "approve"},
+                          timeout=10)["ok"]
+            assert wait_for(s_msgs, "question:update")[0]["question"]["status"] == "approved"
+            assert wait_for(p_msgs, "question:mine")[0]["question"]["status"] == "approved"
+        finally:
+            for c in (p, m, s):
+                c.disconnect()
+
+
+def test_restart_keeps_questions_votes_and_decisions(tmp_path):
+    env = env_for(tmp_path)
+    server = LiveServer(env, args=("--no-demo",)).start()
+    try:
+        created = requests.post(server.url + "/api/events", json={"title": "Keep"},
+                                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5).json()
+        code, token = created["code"], created["moderator_token"]
+        sink = []
+        p = connect(server.url, {"event": code, "role": "participant"}, sink)
+        identity = wait_for(sink, "snapshot")[0]["participant"]
+        m = connect(server.url, {"event": code, "role": "moderator", "token": token}, [])
+        ids = [p.call("question:submit", {"client_id": str(i), "theme": "finance", "text": f"Q{i}"},
+                      timeout=10)["question"]["id"] for i in range(4)]
+        for qid, action in [(ids[0], "approve"), (ids[1], "approve"), (ids[2], "reject"),
+                            (ids[1], "live"), (ids[0], "answer")]:
+            assert m.call("question:moderate", {"id": qid, "action": action}, timeout=10)["ok"]
+        assert m.call("queue:reorder", {"ids": [ids[1], ids[0]]}, timeout=10)["ok"]
+        assert p.call("question:vote", {"id": ids[1]}, timeout=10)["votes"] == 1
+        p.disconnect()
+        m.disconnect()
+    finally:
+        server.kill()  # no chance to flush anything: acked means committed
+
+    server = LiveServer(env, port=server.port, args=("--no-demo",)).start()
+    try:
+        all_q = requests.get(f"{server.url}/api/events/{code}/questions",
+                             headers={"Authorization": f"Bearer {token}"}, timeout=5).json()["questions"]
+        by_id = {q["id"]: q for q in all_q}
+        assert [by_id[i]["status"] for i in ids] == ["answered", "approved", "rejected", "pending"]
+        assert by_id[ids[1]]["live"] and by_id[ids[1]]["votes"] == 1
+        public = requests.get(f"{server.url}/api/events/{code}/questions", timeout=5).json()["questions"]
+        assert [q["id"] for q in public] == [ids[1], ids[0]]
+        # The same participant, reconnecting, still owns its questions and its vote.
+        sink = []
+        p = connect(server.url, {"event": code, "role": "participant", "participant": identity}, sink)
+        snap = wait_for(sink, "snapshot")[0]
+        assert snap["participant"] == identity
+        mine = {q["id"] for q in snap["questions"] if q.get("mine")}
+        assert mine == set(ids)
+        again = p.call("question:submit", {"client_id": "3", "theme": "finance", "text": "Q3"}, timeout=10)
+        assert again["question"]["id"] == ids[3]
+        p.disconnect()
+    finally:
+        server.stop()

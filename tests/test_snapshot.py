@@ -1,0 +1,77 @@
+"""The shared public list joins are sent: same content as the full per-join view, and never stale."""
+import pytest
+from sqlalchemy import update
+
+from qa.domain import events, moderation, questions, snapshot
+from qa.models import Question
+from qa.web.broadcast import PublicList
+
+
+@pytest.fixture
+def ev(session):
+    return events.create_event(session, {"title": "T"})
+
+
+def ask(session, ev, pid, cid, text="How do I pay?"):
+    return questions.submit(session, ev, pid, {"client_id": cid, "theme": "finance", "text": text}).question
+
+
+def act(session, ev, q, action):
+    moderation.moderate(session, ev.id, {"id": q.id, "action": action})
+
+
+def test_same_as_the_full_participant_view(session, ev):
+    """Own unpublished questions (also ones holding a queue place), mine/voted flags, display order."""
+    qs = [ask(session, ev, pid, str(i)) for i, pid in enumerate(["me", "you", "me", "you", "me", "you"])]
+    for q in qs[1:5]:
+        act(session, ev, q, "approve")
+    act(session, ev, qs[2], "reject")  # mine, was in the queue: keeps its position
+    act(session, ev, qs[4], "answer")
+    moderation.reorder(session, ev.id, {"ids": [qs[4].id, qs[3].id, qs[1].id]})
+    questions.vote(session, ev.id, "me", {"id": qs[3].id})
+    questions.vote(session, ev.id, "me", {"id": qs[4].id})
+    entries = snapshot.public_entries(session, ev.id)
+    for pid in ("me", "you", "nobody"):
+        assert snapshot.participant_view(session, ev.id, pid, entries) == \
+            questions.participant_view(session, ev.id, pid), pid
+    assert snapshot.participant_view(session, ev.id, None, entries) == \
+        [questions.question_to_dict(q) for q in questions.public_questions(session, ev.id)]
+    # The shared dicts are not touched by the per-participant flags.
+    assert all("mine" not in item and "voted" not in item for _key, item in entries)
+
+
+def test_version_follows_every_change_to_the_public_list(session, ev):
+    a, b = ask(session, ev, "p", "a"), ask(session, ev, "p", "b")
+    seen = [snapshot.public_version(session, ev.id)]
+
+    def changed():
+        now = snapshot.public_version(session, ev.id)
+        assert now not in seen
+        seen.append(now)
+
+    act(session, ev, a, "approve")
+    changed()
+    act(session, ev, b, "approve")
+    changed()
+    questions.vote(session, ev.id, "v", {"id": a.id})
+    changed()
+    moderation.edit(session, ev.id, ev, {"id": a.id, "text": "Reworded"})
+    changed()
+    moderation.reorder(session, ev.id, {"ids": [b.id, a.id]})
+    changed()
+    act(session, ev, a, "reject")
+    changed()
+
+
+def test_public_list_is_rebuilt_after_a_change_made_elsewhere(session, ev):
+    """Another process changes the database without this one broadcasting anything."""
+    q = ask(session, ev, "p", "a")
+    act(session, ev, q, "approve")
+    cache = PublicList(ttl=3600)
+    first = cache.get(session, ev.id)
+    assert cache.get(session, ev.id) is first  # unchanged: the same list, not rebuilt
+    session.execute(update(Question).where(Question.id == q.id).values(votes=Question.votes + 5))
+    session.commit()
+    assert cache.get(session, ev.id)[0][1]["votes"] == 5
+    cache.invalidate(ev.id)
+    assert cache.get(session, ev.id) is not first
