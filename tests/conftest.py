@@ -10,6 +10,7 @@ import pytest
 from qa import create_app, schema
 from qa.domain import events as events_domain
 from qa.extensions import db, socketio
+from qa.web import broadcast
 
 PG_URL = os.environ.get("QA_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("QA_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -100,6 +101,7 @@ def app(database_url, tmp_path):
                       "QA_ENV": make_env(database_url)})
     schema.upgrade(db.engine)
     yield app
+    assert broadcast.settle(), "a broadcast flush was still running 5 s after the test"
     db.engine.dispose()
 
 

@@ -20,16 +20,17 @@ WAIT = 2.0  # seconds; the longest any test waits for a background flush
 class Recorder:
     """A fake flush: records (time, key, items, app) and lets a test wait for calls."""
 
-    def __init__(self, fail_first: bool = False) -> None:
+    def __init__(self, fail_first: bool = False, fail_always: bool = False) -> None:
         self.calls: list[tuple[float, int, set, object]] = []
         self._cond = threading.Condition()
         self._fail_first = fail_first
+        self._fail_always = fail_always
 
     def __call__(self, app, key, items) -> None:
         with self._cond:
             self.calls.append((time.monotonic(), key, set(items), current_app._get_current_object()))
             self._cond.notify_all()
-            if self._fail_first and len(self.calls) == 1:
+            if self._fail_always or (self._fail_first and len(self.calls) == 1):
                 raise RuntimeError("broadcast failed")
 
     def wait(self, n: int, timeout: float = WAIT) -> list[tuple[float, int, set, object]]:
@@ -104,14 +105,34 @@ def test_add_without_item_still_flushes(app, recorder):
     assert [(key, items) for _, key, items, _ in recorder.wait(1)] == [(3, set())]
 
 
-def test_failed_flush_does_not_stop_later_ones(app):
-    """A flush that raises is logged and the next items still go out."""
+def test_failed_flush_is_tried_again_and_does_not_stop_later_ones(app):
+    """A flush that raises is logged and tried again with its items; later items still go out."""
     rec = Recorder(fail_first=True)
     c = Coalescer(INTERVAL, rec)
     c.add(app, 1, "a")
     rec.wait(1)
     c.add(app, 1, "b")
-    assert rec.wait(2)[1][2] == {"b"}
+    assert set().union(*(items for _t, _k, items, _a in rec.wait(2)[1:])) >= {"a"}
+    assert wait_until_idle(c)
+    sent = set().union(*(items for _t, _k, items, _a in rec.calls[1:]))
+    assert sent == {"a", "b"}
+
+
+def test_a_flush_that_keeps_failing_is_given_up_after_its_retries(app):
+    rec = Recorder(fail_always=True)
+    c = Coalescer(INTERVAL, rec, retries=2)
+    c.add(app, 1, "a")
+    assert wait_until_idle(c)
+    assert [items for _t, _k, items, _a in rec.calls] == [{"a"}] * 3
+
+
+def wait_until_idle(c: Coalescer, timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while not c.idle():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 # --- presence ---------------------------------------------------------------------

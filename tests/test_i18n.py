@@ -22,6 +22,7 @@ from qa.domain import events as events_domain
 from qa.domain.translations import detect_language, localize
 from qa.extensions import socketio
 from qa.models import Question
+from qa.web import broadcast
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = ("fr", "es")
@@ -433,6 +434,7 @@ def test_a_question_keeps_the_language_it_was_written_in(connect):
         said[cid] = ack["question"]["language"]
     # French and English found from the text; too short to tell: the asker's page language.
     assert said == {"a": "fr", "b": "en", "c": "es"}
+    assert broadcast.settle()  # question:new goes out just after the ack
     new = [msg["args"][0]["question"] for msg in m.get_received() if msg["name"] == "question:new"]
     assert sorted(q["language"] for q in new) == ["en", "es", "fr"]
 

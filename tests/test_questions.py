@@ -106,6 +106,27 @@ def test_vote_refuses_bad_input(session, ev, payload, code):
     assert count(session, Vote) == 0
 
 
+def test_a_batch_of_votes_is_applied_as_if_one_by_one(session, ev):
+    a, b, pending = ask(session, ev, cid="a"), ask(session, ev, cid="b"), ask(session, ev, cid="c")
+    publish(session, ev, a)
+    publish(session, ev, b)
+    questions.vote(session, ev.id, "old", {"id": b.id})
+    other = events.create_event(session, {"title": "Other"})
+    req = questions.VoteRequest
+    out = questions.vote_batch(session, [
+        req(ev.id, "x", a.id, True), req(ev.id, "x", a.id, True),      # the second changes nothing
+        req(ev.id, "y", a.id, True), req(ev.id, "y", a.id, False),     # cast and taken back: no row
+        req(ev.id, "old", b.id, False), req(ev.id, "old", b.id, True),  # taken back and cast again
+        req(ev.id, "x", pending.id, True), req(other.id, "x", a.id, True), req(ev.id, "x", 99999, True),
+    ])
+    assert [(o.votes, o.changed) for o in out[:6]] == [(1, True), (1, False), (1, True), (1, True),
+                                                      (1, True), (1, True)]
+    assert [o.code for o in out[6:]] == ["conflict", "not_found", "not_found"]
+    assert questions.vote_counts(session, [a.id, b.id]) == {str(a.id): 1, str(b.id): 1}
+    stored = set(session.execute(select(Vote.question_id, Vote.participant_id)).all())
+    assert stored == {(a.id, "x"), (b.id, "old")}
+
+
 def test_vote_only_on_public_questions_of_the_same_event(session, ev):
     pending = ask(session, ev)
     with pytest.raises(DomainError) as err:

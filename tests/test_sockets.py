@@ -98,6 +98,8 @@ def make(p, m, state: str, **kw: Any) -> int:
 
 
 def drain(*clients) -> None:
+    """Forget what the clients received so far, the broadcasts still owed included."""
+    assert broadcast.settle()
     for c in clients:
         c.get_received()
 
@@ -165,30 +167,6 @@ def with_qid(payload: Any, qid: int) -> Any:
     if isinstance(payload, dict) and payload.get("id") == "{qid}":
         return {**payload, "id": qid}
     return payload
-
-
-@pytest.fixture(autouse=True)
-def settled_votes(app, monkeypatch):
-    """Let vote broadcasts finish before the app goes: a late flush would use a disposed engine."""
-    coalescer, running, lock = broadcast.votes, [], threading.Lock()
-    original = coalescer._run
-
-    def run(*args):
-        with lock:
-            running.append(1)
-        try:
-            original(*args)
-        finally:
-            with lock:
-                running.pop()
-
-    def idle() -> bool:
-        return not coalescer._scheduled and not running
-
-    monkeypatch.setattr(coalescer, "_run", run)
-    wait_until(lambda: not coalescer._scheduled)  # an earlier test's
-    yield idle
-    wait_until(idle)
 
 
 @pytest.fixture
@@ -395,6 +373,7 @@ def test_submit_acks_the_question(room, client, event):
     assert_question(q, theme="finance", text=text.strip(), name="Ana", status="pending",
                     votes=0, live=False)
     assert [x["id"] for x in listed(client, event)] == [q["id"]]
+    assert broadcast.settle()  # question:new goes out just after the ack
     new = received(room["m"], "question:new")
     assert len(new) == 1
     assert_question(new[0]["question"], id=q["id"], text=text.strip(), status="pending")
@@ -423,6 +402,7 @@ def test_submit_is_idempotent(connect, client, event):
     assert first["question"]["id"] == again["question"]["id"] == reworded["question"]["id"]
     assert reworded["question"]["text"] == "First wording"
     assert len(listed(client, event)) == 1
+    assert broadcast.settle()
     assert len(received(m, "question:new")) == 1
 
 
@@ -455,6 +435,7 @@ def test_submit_refuses_bad_input(connect, client, event, code, payloads):
     if code == "bad_request":
         assert_error(p.emit("question:submit", callback=True), code, "no argument")
     assert listed(client, event) == []
+    assert broadcast.settle()
     assert received(m, "question:new") == []
 
 
@@ -480,6 +461,7 @@ def test_submit_post_moderation_is_public_at_once(room, client, event):
     drain(*room.values())
     q = ask(room["p"])
     assert q["status"] == "approved"
+    assert broadcast.settle()  # sent just after the ack
     for role in ("p2", "s", "m"):
         updates = [u["question"]["id"] for u in received(room[role], "question:update")]
         assert updates == [q["id"]], role
@@ -557,7 +539,7 @@ def test_votes_broadcast_reaches_everyone(room):
         assert all(isinstance(k, str) and isinstance(n, int) for k, n in msg["counts"].items())
 
 
-def test_votes_are_coalesced(connect, settled_votes):
+def test_votes_are_coalesced(connect):
     """A burst of votes yields at most one votes message per 0.25 s, ending on the true counts."""
     m, author = connect("moderator"), connect("participant")
     q1, q2 = make(author, m, "approved"), make(author, m, "approved")
@@ -579,7 +561,7 @@ def test_votes_are_coalesced(connect, settled_votes):
         return merged == final
 
     assert wait_until(caught_up), (merged, messages)
-    assert wait_until(settled_votes)  # every flush owed has gone out
+    assert broadcast.settle()  # every flush owed has gone out
     caught_up()
     assert merged == final
     # 12 votes: one message at once, then at most one per interval the burst lasted, and a last one.

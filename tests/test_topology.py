@@ -351,6 +351,7 @@ def test_many_socket_events_return_every_connection(postgres_url, tmp_path):
         p.disconnect()
         m.disconnect()
     finally:
+        broadcast.settle()
         db.engine.dispose()
 
 

@@ -5,7 +5,8 @@ index). Scores are exact TF-IDF cosines, but nothing is recomputed per query
 for the questions it meets: each posting holds the question's term weight, and
 each question keeps three sums from which its norm follows for any number of
 questions (see `_norm`), updated when a word's document frequency changes.
-Submissions compute `similar` before their ack, so this is on the hot path.
+New questions are scored after their ack, a burst at a time (qa/web/broadcast.py), and a
+moderator's snapshot scores every pending question: both with one sync of the index.
 """
 from __future__ import annotations
 
@@ -195,9 +196,14 @@ def index_for(session: Session, event_id: int) -> SimilarityIndex:
 
 
 def similar_to(session: Session, event_id: int, question: Question) -> list[dict]:
+    return similar_to_many(session, event_id, [question])[question.id]
+
+
+def similar_to_many(session: Session, event_id: int, questions: list[Question]) -> dict[int, list[dict]]:
+    """`similar` for each question, by id, with one sync of the index for all of them."""
     index = index_for(session, event_id)
     with index.lock:
-        return index.query(question.text, exclude=question.id)
+        return {q.id: index.query(q.text, exclude=q.id) for q in questions}
 
 
 def forget_event(event_id: int) -> None:

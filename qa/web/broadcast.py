@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import Flask
+from sqlalchemy import select
 
 from ..domain.moderation import Change
 from ..domain.questions import PUBLIC, public_ids, question_to_dict, questions_of_author, vote_counts
@@ -20,6 +21,7 @@ from ..extensions import db, socketio
 from ..models import Event, Question
 from ..domain.events import event_to_dict
 from ..domain import snapshot
+from ..domain.similarity import similar_to_many
 from .metrics import counting_emits
 
 socketio = counting_emits(socketio)  # every broadcast below is counted for /metrics
@@ -85,13 +87,28 @@ def question_changed(event_id: int, q: Question, *, was_public: bool, status_cha
         socketio.emit("question:mine", payload, to=participant(q.participant_id))
 
 
-def question_submitted(event_id: int, q: Question, similar: list[dict]) -> None:
-    socketio.emit("question:new", {"question": {**question_to_dict(q), "similar": similar}},
-                  to=moderators(event_id))
-    if q.status in PUBLIC:  # post-moderation: public at once
+def _flush_submissions(app: Flask, event_id: int, question_ids: set) -> None:
+    """New questions to the moderators (with `similar`), and to everyone when already public.
+
+    Runs after the askers' acks, a burst at a time: scoring similar questions is the
+    costliest part of a submission, and the index is synced once per burst, not per question.
+    """
+    session = db.session
+    new = list(session.scalars(select(Question).where(Question.id.in_(sorted(question_ids)))
+                               .order_by(Question.id)))
+    similar = similar_to_many(session, event_id, new)
+    for q in new:
+        socketio.emit("question:new", {"question": {**question_to_dict(q), "similar": similar[q.id]}},
+                      to=moderators(event_id))
+    public = [q for q in new if q.status in PUBLIC]  # post-moderation: public at once
+    if public:
         public_list.invalidate(event_id)
-        socketio.emit("question:update", {"question": question_to_dict(q)}, to=everyone(event_id))
-        queue_order(event_id, public_ids(db.session, event_id))
+        for q in public:
+            socketio.emit("question:update", {"question": question_to_dict(q)}, to=everyone(event_id))
+        queue_order(event_id, public_ids(session, event_id))
+
+
+SUBMISSION_INTERVAL = 0.05  # seconds: a burst of questions is scored and sent together
 
 
 def moderation_applied(event_id: int, change: Change) -> None:
@@ -123,13 +140,19 @@ class Coalescer:
     """Run `flush(key, items)` at most once per `interval` per key, batching what arrives.
 
     The first item after a quiet spell goes out at once; a burst is gathered
-    and sent as one message when the interval is up.
+    and sent as one message when the interval is up. Flushes never overlap (a slow
+    one delays the next), and a failed one is tried again with its items, up to
+    `retries` times, so that a briefly locked database delays a broadcast, not loses it.
     """
 
-    def __init__(self, interval: float, flush: Callable[[Flask, int, set], None]):
+    def __init__(self, interval: float, flush: Callable[[Flask, int, set], None], retries: int = 3):
         self.interval = interval
+        self.retries = retries
         self._flush = flush
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._failures: dict[int, int] = defaultdict(int)
+        self._running = 0
         self._pending: dict[int, set] = defaultdict(set)
         self._scheduled: set[int] = set()
         self._last: dict[int, float] = {}
@@ -151,11 +174,29 @@ class Coalescer:
             items = self._pending.pop(key, set())
             self._scheduled.discard(key)
             self._last[key] = time.monotonic()
+            self._running += 1
         try:
-            with app.app_context():
+            with self._flushing, app.app_context():
                 self._flush(app, key, items)
+            self._failures.pop(key, None)
         except Exception:  # a failed broadcast must not kill the worker
             app.logger.exception("broadcast flush failed for %s", key)
+            self._failures[key] += 1
+            if self._failures[key] <= self.retries:
+                for item in items:
+                    self.add(app, key, item)
+                if not items:
+                    self.add(app, key)
+            else:
+                self._failures.pop(key, None)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def idle(self) -> bool:
+        """Nothing scheduled and no flush running."""
+        with self._lock:
+            return not self._scheduled and not self._running
 
 
 def _flush_votes(app: Flask, event_id: int, question_ids: set) -> None:
@@ -166,6 +207,18 @@ def _flush_votes(app: Flask, event_id: int, question_ids: set) -> None:
 
 
 votes = Coalescer(VOTE_INTERVAL, _flush_votes)
+submissions = Coalescer(SUBMISSION_INTERVAL, _flush_submissions)
+
+
+def settle(timeout: float = 5.0) -> bool:
+    """Wait until the broadcasts that read the database have gone out (tests, before an
+    app's engine is disposed: a flush after that would open a connection nobody closes)."""
+    deadline = time.monotonic() + timeout
+    while not (votes.idle() and submissions.idle()):
+        if time.monotonic() > deadline:
+            return False
+        socketio.sleep(0.01)
+    return True
 
 
 @dataclass

@@ -11,6 +11,7 @@ from flask_babel import gettext
 from flask_socketio import ConnectionRefusedError, join_room
 from sqlalchemy.exc import DBAPIError
 
+from ..batching import GroupCommit
 from ..domain import events as events_domain
 from ..domain import moderation, questions, similarity, validation
 from ..domain.errors import N_, DomainError
@@ -167,18 +168,37 @@ def submit(client: Client, payload: Any) -> dict:
     event = session.get(Event, client.event_id)
     result = questions.submit(session, event, client.participant_id, payload, language=client.lang,
                               profanity_filter=current_app.config["PROFANITY_FILTER"])
-    if result.created:
-        similar = similarity.similar_to(session, client.event_id, result.question)
-        broadcast.question_submitted(client.event_id, result.question, similar)
+    if result.created:  # moderators hear of it (with similar questions) just after the ack
+        broadcast.submissions.add(current_app._get_current_object(), client.event_id, result.question.id)
     item = questions.question_to_dict(result.question)
     item["mine"] = True
     return {"ok": True, "question": item}
 
 
+def _write_votes(requests: list[questions.VoteRequest]) -> list:
+    # Runs in whichever handler's context took the writer's turn, on its session.
+    try:
+        return questions.vote_batch(db.session, requests)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def vote_writer() -> GroupCommit:
+    """The app's vote writer: one per app, since a batch is written on one app's database.
+    (Two handlers racing here may make two writers; each batch is still one transaction.)"""
+    writer = current_app.extensions.get("qa_vote_writer")
+    if writer is None:
+        writer = current_app.extensions["qa_vote_writer"] = GroupCommit(_write_votes)
+    return writer
+
+
 @handler("question:vote", role="participant")
 def vote(client: Client, payload: Any) -> dict:
     _limit("vote", client)
-    result = questions.vote(db.session, client.event_id, client.participant_id, payload)
+    result = vote_writer().submit(questions.parse_vote(client.event_id, client.participant_id, payload))
+    if isinstance(result, DomainError):
+        raise result
     if result.changed:
         broadcast.votes.add(current_app._get_current_object(), client.event_id, result.question_id)
     return {"ok": True, "id": result.question_id, "votes": result.votes}

@@ -1,0 +1,77 @@
+"""Group commit: concurrent requests share writes, each gets its own result or the batch's error."""
+import threading
+import time
+
+import pytest
+
+from qa.batching import GroupCommit
+
+
+def run_concurrently(n, fn):
+    results, errors = [None] * n, [None] * n
+    start = threading.Barrier(n)
+
+    def work(i):
+        start.wait(timeout=10)
+        try:
+            results[i] = fn(i)
+        except Exception as exc:
+            errors[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert not any(t.is_alive() for t in threads)
+    return results, errors
+
+
+def test_requests_that_wait_are_written_together_and_each_gets_its_own_result():
+    writes = []
+
+    def write(batch):
+        writes.append(list(batch))
+        time.sleep(0.05)  # a commit: what arrives meanwhile queues up
+        return [x * 10 for x in batch]
+
+    gc = GroupCommit(write)
+    results, errors = run_concurrently(40, gc.submit)
+    assert errors == [None] * 40
+    assert results == [i * 10 for i in range(40)]
+    assert sorted(x for batch in writes for x in batch) == list(range(40))  # each written exactly once
+    assert len(writes) < 40 and gc.batches == len(writes) and gc.requests == 40
+
+
+def test_batches_are_capped():
+    sizes = []
+
+    def write(batch):
+        sizes.append(len(batch))
+        time.sleep(0.02)
+        return batch
+
+    gc = GroupCommit(write, max_batch=5)
+    results, errors = run_concurrently(30, gc.submit)
+    assert results == list(range(30)) and max(sizes) <= 5
+
+
+def test_a_failed_write_fails_every_request_in_it_and_the_next_one_is_fresh():
+    calls = []
+
+    def write(batch):
+        calls.append(batch)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        return batch
+
+    gc = GroupCommit(write)
+    with pytest.raises(RuntimeError, match="locked"):
+        gc.submit(1)
+    assert gc.submit(2) == 2
+
+
+def test_a_write_that_loses_results_is_an_error_not_a_hang():
+    gc = GroupCommit(lambda batch: [])
+    with pytest.raises(RuntimeError, match="0 results for 1"):
+        gc.submit("vote")
