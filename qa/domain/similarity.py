@@ -1,10 +1,10 @@
 """Similar questions: a small TF-IDF index per event, kept in memory and synced from the database.
 
-A query touches only the questions that share a word with it (an inverted
+A query scores only the questions that share a word with it (an inverted
 index). Scores are exact TF-IDF cosines, but nothing is recomputed per query
 for the questions it meets: each posting holds the question's term weight, and
 each question keeps three sums from which its norm follows for any number of
-questions (see `_norm`), updated when a word's document frequency changes.
+questions (see `SimilarityIndex.norms`), updated when a word's document frequency changes.
 New questions are scored after their ack, a burst at a time (qa/web/broadcast.py), and a
 moderator's snapshot scores every pending question: both with one sync of the index.
 """
@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -71,13 +72,22 @@ class SimilarityIndex:
     a(t) = 1 + log(count), is then L^2 * S0 + 2L * S1 + S2 with S0 = sum a^2,
     S1 = sum a^2 b, S2 = sum a^2 b^2: an add or remove updates S1 and S2 of the
     questions sharing one of its words, and a query computes no norm from scratch.
+
+    Questions live in slots (array rows); the sums are numpy arrays by slot, and each
+    word's postings a numpy view made when first needed after a change, so that a query
+    and a df update are a few vectorised operations, not a Python step per question: in
+    a topical event nearly every question shares a word with a new one.
     """
 
     def __init__(self) -> None:
         self.docs: dict[int, Counter] = {}
         self.texts: dict[int, str] = {}  # to skip re-adding an unchanged question when syncing
-        self.postings: dict[str, dict[int, float]] = {}  # term -> {question id: a(t)}
-        self._sums: dict[int, list[float]] = {}  # question id -> [S0, S1, S2]
+        self.postings: dict[str, dict[int, float]] = {}  # term -> {slot: a(t)}
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # term -> (slots, a), cached
+        self._slot_of: dict[int, int] = {}
+        self._id_at = np.full(16, -1, dtype=np.int64)  # slot -> question id, -1 when free
+        self._free: list[int] = []
+        self._sums = np.zeros((3, 16))  # [S0, S1, S2] by slot
         self.synced_to: datetime | None = None
         self.lock = threading.Lock()
 
@@ -88,85 +98,106 @@ class SimilarityIndex:
         counts = Counter(tokens(text))
         self.docs[qid] = counts
         self.texts[qid] = text
+        slot = self._take_slot(qid)
         sums = [0.0, 0.0, 0.0]
         for term, count in counts.items():
             ids = self.postings.setdefault(term, {})
-            self._shift(ids, len(ids), len(ids) + 1)
+            self._shift(term, len(ids), len(ids) + 1)
             a = 1 + math.log(count)
-            ids[qid] = a
+            ids[slot] = a
+            self._arrays.pop(term, None)
             b = 1 - math.log(len(ids) + 1)
             sums[0] += a * a
             sums[1] += a * a * b
             sums[2] += a * a * b * b
-        self._sums[qid] = sums
+        self._sums[:, slot] = sums
 
     def remove(self, qid: int) -> None:
         old = self.docs.pop(qid, None)
         self.texts.pop(qid, None)
-        self._sums.pop(qid, None)
+        slot = self._slot_of.pop(qid, None)
+        if slot is None:
+            return
+        self._id_at[slot] = -1
+        self._sums[:, slot] = 0.0
+        self._free.append(slot)
         for term in old or ():
             ids = self.postings.get(term)
-            if ids is not None and ids.pop(qid, None) is not None:
-                self._shift(ids, len(ids) + 1, len(ids))
-                if not ids:
+            if ids is not None and ids.pop(slot, None) is not None:
+                self._arrays.pop(term, None)
+                if ids:
+                    self._shift(term, len(ids) + 1, len(ids))
+                else:
                     del self.postings[term]
 
-    def _shift(self, ids: dict[int, float], df_old: int, df_new: int) -> None:
+    def _take_slot(self, qid: int) -> int:
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = len(self._slot_of)
+            if slot >= len(self._id_at):  # grow by doubling
+                self._id_at = np.concatenate([self._id_at, np.full(len(self._id_at), -1, dtype=np.int64)])
+                self._sums = np.concatenate([self._sums, np.zeros_like(self._sums)], axis=1)
+        self._slot_of[qid] = slot
+        self._id_at[slot] = qid
+        return slot
+
+    def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        cached = self._arrays.get(term)
+        if cached is None:
+            ids = self.postings.get(term, {})
+            cached = self._arrays[term] = (np.fromiter(ids.keys(), dtype=np.intp, count=len(ids)),
+                                           np.fromiter(ids.values(), dtype=float, count=len(ids)))
+        return cached
+
+    def _shift(self, term: str, df_old: int, df_new: int) -> None:
         """A term's document frequency went from df_old to df_new: update its questions' sums."""
-        if not ids:
+        if not self.postings.get(term):
             return
+        slots, a = self._postings(term)
         b_old = 1 - math.log(df_old + 1)
         b_new = 1 - math.log(df_new + 1)
-        d1, d2 = b_new - b_old, b_new * b_new - b_old * b_old
-        sums = self._sums
-        for qid, a in ids.items():
-            s = sums[qid]
-            a2 = a * a
-            s[1] += a2 * d1
-            s[2] += a2 * d2
+        a2 = a * a
+        self._sums[1, slots] += a2 * (b_new - b_old)
+        self._sums[2, slots] += a2 * (b_new * b_new - b_old * b_old)
 
     def _idf(self, term: str) -> float:
         return math.log((len(self.docs) + 1) / (len(self.postings.get(term, ())) + 1)) + 1.0
 
-    def _weights(self, counts: Counter) -> dict[str, float]:
-        return {t: (1 + math.log(c)) * self._idf(t) for t, c in counts.items()}
-
-    def _norm(self, qid: int, big_l: float) -> float:
-        s0, s1, s2 = self._sums[qid]
-        # Clamped: the sums are updated incrementally and may carry rounding of ~1e-12.
-        return math.sqrt(max(0.0, big_l * big_l * s0 + 2 * big_l * s1 + s2))
-
-    def _dots(self, qw: dict[str, float]) -> dict[int, float]:
-        """Dot products with every question sharing a word with the query (and only those)."""
-        dots: dict[int, float] = {}
-        get = dots.get
-        for term, w in qw.items():
-            ids = self.postings.get(term)
-            if not ids:
-                continue
-            wi = w * self._idf(term)
-            for cid, a in ids.items():
-                dots[cid] = get(cid, 0.0) + wi * a
-        return dots
-
     def query(self, text: str, exclude: int | None = None, limit: int = LIMIT,
-              min_score: float = MIN_SCORE) -> list[dict]:
-        qw = self._weights(Counter(tokens(text)))
+              min_score: float = MIN_SCORE, norms: np.ndarray | None = None) -> list[dict]:
+        """The closest questions to `text`. `norms` (from `norms()`) may be shared by
+        queries made with no add or remove between them (a burst scored at once)."""
+        qw = {t: (1 + math.log(c)) * self._idf(t) for t, c in Counter(tokens(text)).items()}
         qnorm = math.sqrt(sum(w * w for w in qw.values()))
-        if not qnorm:
+        if not qnorm or not self.docs:
             return []
-        dots = self._dots(qw)
-        dots.pop(exclude, None)
+        parts = [(self._postings(t), w * self._idf(t)) for t, w in qw.items() if t in self.postings]
+        if not parts:
+            return []
+        slots = np.concatenate([p[0] for p, _w in parts])
+        weights = np.concatenate([p[1] * w for p, w in parts])
+        dots = np.bincount(slots, weights=weights, minlength=len(self._id_at))
+        if norms is None:
+            norms = self.norms()
+        candidates = np.flatnonzero(dots)
+        scores = dots[candidates] / (qnorm * norms[candidates])
+        keep = scores >= min_score
+        candidates, scores = candidates[keep], scores[keep]
+        ids = self._id_at[candidates]
+        if exclude is not None:
+            keep = ids != exclude
+            ids, scores = ids[keep], scores[keep]
+        # Rounded far below what is shown, so rounding noise in the sums cannot reorder ties.
+        order = np.lexsort((ids, -np.round(scores, 9)))[:limit]
+        return [{"id": int(ids[i]), "score": round(float(scores[i]), 3)} for i in order]
+
+    def norms(self) -> np.ndarray:
+        """Every slot's norm for the current number of questions (0 for free slots)."""
         big_l = math.log(len(self.docs) + 1)
-        scored = []
-        for cid, dot in dots.items():
-            dnorm = self._norm(cid, big_l)
-            score = dot / (qnorm * dnorm) if dnorm else 0.0
-            if score >= min_score:
-                # Rounded far below what is shown, so rounding noise in the sums cannot reorder ties.
-                scored.append((round(score, 9), cid))
-        scored.sort(key=lambda sc: (-sc[0], sc[1]))
-        return [{"id": cid, "score": round(score, 3)} for score, cid in scored[:limit]]
+        s0, s1, s2 = self._sums
+        # Clamped: the sums are updated incrementally and may carry rounding of ~1e-12.
+        return np.sqrt(np.maximum(0.0, big_l * big_l * s0 + 2 * big_l * s1 + s2))
 
 
 _indexes: dict[int, SimilarityIndex] = {}
@@ -203,7 +234,8 @@ def similar_to_many(session: Session, event_id: int, questions: list[Question]) 
     """`similar` for each question, by id, with one sync of the index for all of them."""
     index = index_for(session, event_id)
     with index.lock:
-        return {q.id: index.query(q.text, exclude=q.id) for q in questions}
+        norms = index.norms()
+        return {q.id: index.query(q.text, exclude=q.id, norms=norms) for q in questions}
 
 
 def forget_event(event_id: int) -> None:
