@@ -55,7 +55,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     i18n.init_app(app)  # before the pages: they render in the person's language
 
-    from .web import sockets  # noqa: F401  (registers the Socket.IO handlers)
+    from .domain import similarity
+    from .web import broadcast, sockets  # noqa: F401  (sockets registers the Socket.IO handlers)
+
+    # What the previous app of this process cached by event id or code may be of another
+    # database (in tests, every test has its own): start empty.
+    broadcast.public_list.clear()
+    broadcast.event_cache.clear()
+    similarity.forget_all()
     from .web.origins import origin_checker
 
     # Flask-SocketIO keeps options across init_app calls; a message queue of an

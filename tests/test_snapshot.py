@@ -67,7 +67,7 @@ def test_public_list_is_rebuilt_after_a_change_made_elsewhere(session, ev):
     """Another process changes the database without this one broadcasting anything."""
     q = ask(session, ev, "p", "a")
     act(session, ev, q, "approve")
-    cache = PublicList(ttl=3600)
+    cache = PublicList(ttl=3600, check_every=0)
     first = cache.get(session, ev.id)
     assert cache.get(session, ev.id) is first  # unchanged: the same list, not rebuilt
     session.execute(update(Question).where(Question.id == q.id).values(votes=Question.votes + 5))
@@ -75,3 +75,24 @@ def test_public_list_is_rebuilt_after_a_change_made_elsewhere(session, ev):
     assert cache.get(session, ev.id)[0][1]["votes"] == 5
     cache.invalidate(ev.id)
     assert cache.get(session, ev.id) is not first
+
+
+def test_joins_check_for_changes_made_elsewhere_at_most_every_interval(session, ev, monkeypatch):
+    """In a join storm the version query ran per join; now once per interval."""
+    act(session, ev, ask(session, ev, "p", "a"), "approve")
+    clock = [1000.0]
+    monkeypatch.setattr("qa.web.broadcast.time.monotonic", lambda: clock[0])
+    checks = []
+    real = snapshot.public_version
+    monkeypatch.setattr(snapshot, "public_version", lambda *a: checks.append(1) or real(*a))
+    cache = PublicList(ttl=3600, check_every=0.25)
+    first = cache.get(session, ev.id)
+    for _ in range(50):
+        clock[0] += 0.001
+        assert cache.get(session, ev.id) is first
+    assert len(checks) == 1
+    session.execute(update(Question).values(votes=Question.votes + 1))
+    session.commit()
+    assert cache.get(session, ev.id) is first  # not checked yet: within the interval
+    clock[0] += 0.25
+    assert cache.get(session, ev.id)[0][1]["votes"] == 1 and len(checks) == 2

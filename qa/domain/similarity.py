@@ -241,3 +241,8 @@ def similar_to_many(session: Session, event_id: int, questions: list[Question]) 
 def forget_event(event_id: int) -> None:
     with _registry_lock:
         _indexes.pop(event_id, None)
+
+
+def forget_all() -> None:
+    with _registry_lock:
+        _indexes.clear()

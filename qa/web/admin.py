@@ -83,6 +83,7 @@ def disconnect_sockets(event_id: int, role: str | None = "moderator") -> int:
         room = broadcast.moderators(event_id)
     else:
         room = broadcast.everyone(event_id)
+        broadcast.event_cache.forget(event_id)  # closed or deleted: no join from the cache
     socketio.emit("moderator:revoked" if role == "moderator" else "event:closed", {}, to=room)
     socketio.close_room(room)
     sids = [

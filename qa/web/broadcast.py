@@ -10,7 +10,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Flask
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from ..domain.moderation import Change
 from ..domain.questions import PUBLIC, public_ids, question_to_dict, questions_of_author, vote_counts
 from ..extensions import db, socketio
 from ..models import Event, Question
-from ..domain.events import event_to_dict
+from ..domain.events import event_to_dict, find_event, normalize_code
 from ..domain import snapshot
 from ..domain.similarity import similar_to_many
 from .metrics import counting_emits
@@ -29,6 +29,8 @@ socketio = counting_emits(socketio)  # every broadcast below is counted for /met
 VOTE_INTERVAL = 0.25  # at most 4 `votes` messages per second per event
 PRESENCE_INTERVAL = 1.0
 PUBLIC_LIST_TTL = 1.0  # seconds; see PublicList
+VERSION_CHECK_INTERVAL = 0.25  # seconds between two checks of public_version by joins; see PublicList
+EVENT_TTL = 1.0  # seconds; see EventCache
 
 
 def everyone(event_id: int) -> str:
@@ -48,30 +50,78 @@ class PublicList:
 
     Rebuilt when this process broadcasts a change to them (the functions below call
     `invalidate`), when the database's `snapshot.public_version` differs (a change made by
-    another process, or outside a broadcast), and at the latest after PUBLIC_LIST_TTL, in
-    case clocks of several machines make a newer change look older. The lists are never
-    changed once built: joins read them without a lock.
+    another process, or outside a broadcast; checked at most every VERSION_CHECK_INTERVAL,
+    not per join: in a join storm the check was a tenth of the server's CPU), and at the
+    latest after PUBLIC_LIST_TTL, in case clocks of several machines make a newer change
+    look older. The lists are never changed once built: joins read them without a lock.
     """
 
-    def __init__(self, ttl: float = PUBLIC_LIST_TTL) -> None:
+    def __init__(self, ttl: float = PUBLIC_LIST_TTL, check_every: float = VERSION_CHECK_INTERVAL) -> None:
         self.ttl = ttl
-        self._lists: dict[int, tuple[tuple, float, snapshot.Entries]] = {}
+        self.check_every = check_every
+        # event id -> (version, built at, last checked at, entries)
+        self._lists: dict[int, tuple[tuple, float, float, snapshot.Entries]] = {}
 
     def get(self, session, event_id: int) -> snapshot.Entries:
-        version = snapshot.public_version(session, event_id)
         cached = self._lists.get(event_id)
         now = time.monotonic()
+        if cached is not None and now - cached[2] < self.check_every and now - cached[1] < self.ttl:
+            return cached[3]
+        version = snapshot.public_version(session, event_id)
         if cached is not None and cached[0] == version and now - cached[1] < self.ttl:
-            return cached[2]
+            self._lists[event_id] = (version, cached[1], now, cached[3])
+            return cached[3]
         entries = snapshot.public_entries(session, event_id)
-        self._lists[event_id] = (version, now, entries)
+        self._lists[event_id] = (version, now, now, entries)
         return entries
 
     def invalidate(self, event_id: int) -> None:
         self._lists.pop(event_id, None)
 
+    def clear(self) -> None:
+        self._lists.clear()
+
 
 public_list = PublicList()
+
+
+class EventCache:
+    """What a participant's or screen's join needs of an event, by code, for EVENT_TTL.
+
+    Finding the event and building its dict (themes, translations) was a fifth of a
+    join's CPU in a join storm, the same for every join. Changes made through this
+    process drop the entry at once (`event_updated`, `event_closed`); another process's
+    are seen within EVENT_TTL, as its `event:update` broadcast reaches the sockets
+    already joined. Moderators always read the event afresh: their token must be current.
+    """
+
+    def __init__(self, ttl: float = EVENT_TTL) -> None:
+        self.ttl = ttl
+        self._events: dict[str, tuple[float, int, dict]] = {}  # code -> (read at, id, dict)
+
+    def get(self, session, code: Any) -> tuple[int, dict]:
+        """(event id, event dict) for a join code; DomainError not_found as find_event."""
+        key = normalize_code(code) or None
+        cached = self._events.get(key) if key is not None else None
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1], cached[2]
+        event = find_event(session, code)
+        entry = (now, event.id, event_to_dict(event))
+        if key is not None:
+            self._events[key] = entry
+        return entry[1], entry[2]
+
+    def forget(self, event_id: int) -> None:
+        for code, entry in list(self._events.items()):
+            if entry[1] == event_id:
+                self._events.pop(code, None)
+
+    def clear(self) -> None:
+        self._events.clear()
+
+
+event_cache = EventCache()
 
 
 def question_changed(event_id: int, q: Question, *, was_public: bool, status_changed: bool) -> None:
@@ -133,6 +183,7 @@ def queue_order(event_id: int, ids: list[int]) -> None:
 
 
 def event_updated(event: Event) -> None:
+    event_cache.forget(event.id)
     socketio.emit("event:update", {"event": event_to_dict(event)}, to=everyone(event.id))
 
 

@@ -51,21 +51,25 @@ def on_connect(auth: Any = None):
         raise _refuse("bad_request", "Role must be participant, moderator or screen.")
     session = db.session
     try:
-        event = events_domain.find_event(session, auth.get("event"))
+        if role == "moderator":
+            event = events_domain.find_event(session, auth.get("event"))
+            event_id, event_dict = event.id, events_domain.event_to_dict(event)
+        else:
+            event_id, event_dict = broadcast.event_cache.get(session, auth.get("event"))
     except DomainError as exc:
         raise _refuse(exc.code, exc.template, **exc.params)
 
     sid = request.sid
-    snapshot: dict[str, Any] = {"event": events_domain.event_to_dict(event)}
+    snapshot: dict[str, Any] = {"event": event_dict}
     if role == "moderator":
         token = auth.get("token")
         if not isinstance(token, str) or not hmac.compare_digest(
             token.encode(), event.moderator_token.encode()
         ):
             raise _refuse("unauthorized", "The moderator token is missing or wrong for this event.")
-        client = Client(event.id, role, token=token)
-        join_room(broadcast.moderators(event.id))
-        snapshot["questions"] = questions.moderator_view(session, event.id)
+        client = Client(event_id, role, token=token)
+        join_room(broadcast.moderators(event_id))
+        snapshot["questions"] = questions.moderator_view(session, event_id)
         snapshot["presence"] = None  # filled below, once this socket is counted
     elif role == "participant":
         secret = current_app.config["SECRET_KEY"]
@@ -74,27 +78,27 @@ def on_connect(auth: Any = None):
         if pid is None:
             # Unknown or forged identity: start a fresh one rather than refuse.
             pid, token = new_participant(secret)
-        client = Client(event.id, role, pid)
+        client = Client(event_id, role, pid)
         join_room(broadcast.participant(pid))
         # The public list is shared by every join (a join storm rebuilt it per socket); only a
         # known identity's own questions and votes are read. None: a new identity owns nothing.
-        snapshot["questions"] = participant_view(session, event.id, known,
-                                                 broadcast.public_list.get(session, event.id))
+        snapshot["questions"] = participant_view(session, event_id, known,
+                                                 broadcast.public_list.get(session, event_id))
         snapshot["participant"] = token
     else:
-        client = Client(event.id, role)
-        snapshot["questions"] = screen_view(broadcast.public_list.get(session, event.id))
+        client = Client(event_id, role)
+        snapshot["questions"] = screen_view(broadcast.public_list.get(session, event_id))
     client.address = request.remote_addr
     client.lang = lang
     cap = 0 if is_loopback(client.address or "") else current_app.config["MAX_SOCKETS_PER_ADDRESS"]
     if not presence.join(sid, client, cap):
         raise _refuse("too_many_connections",
                       "Too many connections from your network address; close some tabs and retry.")
-    join_room(broadcast.everyone(event.id))
+    join_room(broadcast.everyone(event_id))
     if role == "moderator":
-        snapshot["presence"] = presence.counts(event.id)
+        snapshot["presence"] = presence.counts(event_id)
     socketio.emit("snapshot", snapshot, to=sid)
-    presence.announcer.add(current_app._get_current_object(), event.id)
+    presence.announcer.add(current_app._get_current_object(), event_id)
 
 
 @socketio.on("disconnect")
