@@ -77,6 +77,30 @@ def test_submit_when_closed(session, ev):
     assert err.value.code == "closed" and count(session) == 0
 
 
+def test_a_batch_of_submissions_is_stored_as_if_one_by_one(session, ev):
+    other = events.create_event(session, {"title": "Other", "moderation": "post"})
+    old = ask(session, ev, pid="p1", cid="sent")
+    moderation.block(session, ev.id, {"id": ask(session, ev, pid="rude", cid="r").id})
+    parse = questions.parse_submission
+
+    def req(event, pid, cid, **kw):
+        return parse(event.id, pid, {"client_id": cid, "theme": "finance", "text": "How?", **kw})
+
+    out = questions.submit_batch(session, [
+        req(ev, "p1", "sent", text=5),          # already acked: returned, even with a bad field now
+        req(ev, "p1", "new"), req(ev, "p1", "new", text="Changed?"),  # the second is the first
+        req(ev, "p2", "x", theme="weather"), req(ev, "p2", "y", text=""),
+        req(ev, "rude", "again"),
+        req(other, "p1", "a"), req(other, "p1", "b"),   # post-moderation: published in order
+    ])
+    assert out[0].question.id == old.id and not out[0].created
+    assert out[1].created and out[2].question is out[1].question and not out[2].created
+    assert out[1].question.text == "How?"
+    assert [o.code for o in out[3:6]] == ["invalid", "invalid", "forbidden"]
+    assert [(o.question.status, o.question.position) for o in out[6:]] == [("approved", 1), ("approved", 2)]
+    assert count(session) == 2 + 1 + 2
+
+
 def publish(session, ev, q):
     moderation.moderate(session, ev.id, {"id": q.id, "action": "approve"})
 

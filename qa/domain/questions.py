@@ -13,7 +13,7 @@ from .errors import N_, DomainError
 from .events import NAME_LIMIT, TEXT_LIMIT, open_theme_keys, theme_keys
 from .profanity import flag_for
 from .translations import detect_language
-from .transactions import begin_write
+from .transactions import begin_write, lock_event
 from .validation import get_bool, get_int, get_str, require_object
 
 PUBLIC = ("approved", "answered")
@@ -139,82 +139,146 @@ class Submitted:
     created: bool
 
 
-def submit(session: Session, event: Event, participant_id: str, payload: Any, *,
-           language: str | None = None, profanity_filter: bool = False) -> Submitted:
-    """Store a participant's question, once per client_id; commits before returning.
+@dataclass(frozen=True)
+class SubmitRequest:
+    """A submission whose payload has been read; what it asks of its event is checked when stored."""
+    event_id: int
+    participant_id: str
+    client_id: str
+    theme: str = ""
+    text: str = ""
+    name: str | None = None
+    language: str | None = None
+    flag: str | None = None
+    # A bad field is reported only if client_id is new: resending an acked question returns it.
+    error: DomainError | None = None
 
-    `language` is the asker's page language, the answer when the text's own cannot
-    be told; with `profanity_filter` a question holding a listed word is flagged and
-    waits for a moderator, whatever the event's moderation mode.
-    """
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.event_id, self.participant_id, self.client_id)
+
+
+def parse_submission(event_id: int, participant_id: str, payload: Any, *, language: str | None = None,
+                     profanity_filter: bool = False) -> SubmitRequest:
+    """Read a submission's payload. `language` is the asker's page language, the answer when
+    the text's own cannot be told; with `profanity_filter` a question holding a listed word
+    is flagged and waits for a moderator, whatever the event's moderation mode."""
     payload = require_object(payload)
     client_id = get_str(payload, "client_id", max_len=CLIENT_ID_LIMIT, label=N_("client id"))
-    existing = session.scalar(
-        select(Question).where(
-            Question.event_id == event.id,
-            Question.participant_id == participant_id,
-            Question.client_id == client_id,
-        )
-    )
-    if existing is not None:
-        return Submitted(existing, created=False)
-
-    theme = get_str(payload, "theme", max_len=40, label=N_("theme"))
-    text = get_str(payload, "text", max_len=TEXT_LIMIT, label=N_("question"))
-    name = get_str(payload, "name", required=False, max_len=NAME_LIMIT, label=N_("name"))
-    if theme not in theme_keys(event):
-        raise DomainError("invalid", "Unknown theme “%(theme)s”.", "theme", theme=theme)
-    if theme not in open_theme_keys(event):
-        raise DomainError("invalid", "The theme “%(theme)s” takes no more questions; pick another.", "theme",
-                          theme=theme)
-    if event.names_policy == "asked" and not name:
-        raise DomainError("invalid", "Please give your name with your question.", "name")
-    if event.names_policy == "hidden":
-        name = None  # every question is anonymous in this event
-    if not event.submissions_open:
-        raise DomainError("closed", "Submissions are closed for this event.")
-    if is_blocked(session, event.id, participant_id):
-        raise DomainError("forbidden", "A moderator has stopped you from asking more questions in this event.")
+    try:
+        theme = get_str(payload, "theme", max_len=40, label=N_("theme"))
+        text = get_str(payload, "text", max_len=TEXT_LIMIT, label=N_("question"))
+        name = get_str(payload, "name", required=False, max_len=NAME_LIMIT, label=N_("name"))
+    except DomainError as exc:
+        return SubmitRequest(event_id, participant_id, client_id, error=exc)
     language = detect_language(text, language)
     flag = flag_for(text, language) if profanity_filter else None
+    return SubmitRequest(event_id, participant_id, client_id, theme, text, name, language, flag)
 
-    begin_write(session, event.id)
-    question = Question(
-        event_id=event.id,
-        participant_id=participant_id,
-        client_id=client_id,
-        theme=theme,
-        text=text,
-        name=name,
-        status="pending",
-        language=language,
-        flag=flag,
-    )
-    if event.moderation == "post" and flag is None:
-        # Post-moderation: public at once, at the end of the queue; moderators may still reject.
-        question.status = "approved"
-        question.position = next_position(session, event.id)
-    session.add(question)
+
+def submit(session: Session, event: Event, participant_id: str, payload: Any, *,
+           language: str | None = None, profanity_filter: bool = False) -> Submitted:
+    """Store a participant's question, once per client_id; commits before returning."""
+    request = parse_submission(event.id, participant_id, payload, language=language,
+                               profanity_filter=profanity_filter)
+    (outcome,) = submit_batch(session, [request])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def submit_batch(session: Session, requests: list[SubmitRequest]) -> list[Submitted | DomainError]:
+    """Store submissions in one transaction, each once per client_id: each gets its question
+    (created or already there) or its own error, as if stored one by one in order.
+
+    Questions pouring in were one transaction each: a commit, and the event, the asker's
+    earlier question and the block list read again per question. If the same client_id
+    raced in from another connection meanwhile, the batch is stored again one by one.
+    """
+    if not requests:
+        return []
     try:
-        session.commit()
+        return _store_submissions(session, requests)
     except IntegrityError:
-        # The same client_id raced in from another connection: return that one.
         session.rollback()
-        existing = session.scalar(
-            select(Question).where(
-                Question.event_id == event.id,
-                Question.participant_id == participant_id,
-                Question.client_id == client_id,
-            )
-        )
-        if existing is None:
-            raise
-        return Submitted(existing, created=False)
-    return Submitted(question, created=True)
+        if len(requests) == 1:
+            existing = _submitted_before(session, requests).get(requests[0].key)
+            session.rollback()
+            if existing is None:
+                raise
+            return [Submitted(existing, created=False)]
+        return [submit_batch(session, [r])[0] for r in requests]
 
 
-def is_blocked(session: Session, event_id: int, participant_id: str) -> bool:
-    return session.get(BlockedParticipant, (event_id, participant_id)) is not None
+def _submitted_before(session: Session, requests: list[SubmitRequest]) -> dict[tuple[int, str, str], Question]:
+    found = session.scalars(select(Question).where(
+        Question.event_id.in_({r.event_id for r in requests}),
+        Question.participant_id.in_({r.participant_id for r in requests}),
+        Question.client_id.in_({r.client_id for r in requests}),
+    ))
+    return {(q.event_id, q.participant_id, q.client_id): q for q in found}
+
+
+def _store_submissions(session: Session, requests: list[SubmitRequest]) -> list[Submitted | DomainError]:
+    event_ids = sorted({r.event_id for r in requests})
+    begin_write(session)
+    for event_id in event_ids:  # PostgreSQL: serialised per event (positions), in id order
+        lock_event(session, event_id)
+    events = {event_id: session.get(Event, event_id) for event_id in event_ids}
+    stored = _submitted_before(session, requests)
+    blocked = {tuple(row) for row in session.execute(
+        select(BlockedParticipant.event_id, BlockedParticipant.participant_id).where(
+            BlockedParticipant.event_id.in_(event_ids),
+            BlockedParticipant.participant_id.in_({r.participant_id for r in requests}),
+        ))}
+    positions: dict[int, int] = {}
+    outcomes: list[Submitted | DomainError] = []
+    for r in requests:
+        if r.key in stored:
+            outcomes.append(Submitted(stored[r.key], created=False))
+            continue
+        event = events[r.event_id]
+        try:
+            if r.error is not None:
+                raise r.error
+            if event is None:
+                raise DomainError("not_found", "This event no longer exists.")
+            name = _check_submission(event, r, (r.event_id, r.participant_id) in blocked)
+        except DomainError as exc:
+            outcomes.append(exc)
+            continue
+        question = Question(event_id=event.id, participant_id=r.participant_id, client_id=r.client_id,
+                            theme=r.theme, text=r.text, name=name, status="pending", language=r.language,
+                            flag=r.flag)
+        if event.moderation == "post" and r.flag is None:
+            # Post-moderation: public at once, at the end of the queue; moderators may still reject.
+            question.status = "approved"
+            if event.id not in positions:
+                positions[event.id] = next_position(session, event.id)
+            else:
+                positions[event.id] += 1
+            question.position = positions[event.id]
+        session.add(question)
+        stored[r.key] = question  # the same client_id again in this batch gets this question
+        outcomes.append(Submitted(question, created=True))
+    session.commit()
+    return outcomes
+
+
+def _check_submission(event: Event, r: SubmitRequest, blocked: bool) -> str | None:
+    """What the event asks of a new question, in the order errors are reported; its name."""
+    if r.theme not in theme_keys(event):
+        raise DomainError("invalid", "Unknown theme “%(theme)s”.", "theme", theme=r.theme)
+    if r.theme not in open_theme_keys(event):
+        raise DomainError("invalid", "The theme “%(theme)s” takes no more questions; pick another.", "theme",
+                          theme=r.theme)
+    if event.names_policy == "asked" and not r.name:
+        raise DomainError("invalid", "Please give your name with your question.", "name")
+    if not event.submissions_open:
+        raise DomainError("closed", "Submissions are closed for this event.")
+    if blocked:
+        raise DomainError("forbidden", "A moderator has stopped you from asking more questions in this event.")
+    return None if event.names_policy == "hidden" else r.name  # hidden: every question is anonymous
 
 
 @dataclass

@@ -20,4 +20,11 @@ def begin_write(session: Session, event_id: int | None = None) -> None:
         session.commit()
     session.connection(execution_options={WRITE_OPTION: True})
     if event_id is not None:
+        lock_event(session, event_id)
+
+
+def lock_event(session: Session, event_id: int) -> None:
+    """In a write transaction, serialise with other writers to the same event (PostgreSQL;
+    SQLite has one writer at a time anyway)."""
+    if session.get_bind().dialect.name != "sqlite":
         session.execute(select(Event.id).where(Event.id == event_id).with_for_update())

@@ -165,13 +165,32 @@ def _limit(action: str, client: Client) -> None:
         raise DomainError("rate_limited", message, seconds=math.ceil(wait))
 
 
+def _writer(name: str, write: Callable[[list], list]) -> GroupCommit:
+    """The app's group-commit writer `name`: one per app, since a batch is written on one
+    app's database. (Two handlers racing here may make two writers; each batch is still
+    one transaction.)"""
+    writer = current_app.extensions.get(name)
+    if writer is None:
+        def write_here(requests: list) -> list:
+            # Runs in whichever handler's context took the writer's turn, on its session.
+            try:
+                return write(db.session, requests)
+            except Exception:
+                db.session.rollback()
+                raise
+
+        writer = current_app.extensions[name] = GroupCommit(write_here)
+    return writer
+
+
 @handler("question:submit", role="participant")
 def submit(client: Client, payload: Any) -> dict:
     _limit("submit", client)
-    session = db.session
-    event = session.get(Event, client.event_id)
-    result = questions.submit(session, event, client.participant_id, payload, language=client.lang,
-                              profanity_filter=current_app.config["PROFANITY_FILTER"])
+    request = questions.parse_submission(client.event_id, client.participant_id, payload, language=client.lang,
+                                         profanity_filter=current_app.config["PROFANITY_FILTER"])
+    result = _writer("qa_submissions", questions.submit_batch).submit(request)
+    if isinstance(result, DomainError):
+        raise result
     if result.created:  # moderators hear of it (with similar questions) just after the ack
         broadcast.submissions.add(current_app._get_current_object(), client.event_id, result.question.id)
     item = questions.question_to_dict(result.question)
@@ -179,28 +198,11 @@ def submit(client: Client, payload: Any) -> dict:
     return {"ok": True, "question": item}
 
 
-def _write_votes(requests: list[questions.VoteRequest]) -> list:
-    # Runs in whichever handler's context took the writer's turn, on its session.
-    try:
-        return questions.vote_batch(db.session, requests)
-    except Exception:
-        db.session.rollback()
-        raise
-
-
-def vote_writer() -> GroupCommit:
-    """The app's vote writer: one per app, since a batch is written on one app's database.
-    (Two handlers racing here may make two writers; each batch is still one transaction.)"""
-    writer = current_app.extensions.get("qa_vote_writer")
-    if writer is None:
-        writer = current_app.extensions["qa_vote_writer"] = GroupCommit(_write_votes)
-    return writer
-
-
 @handler("question:vote", role="participant")
 def vote(client: Client, payload: Any) -> dict:
     _limit("vote", client)
-    result = vote_writer().submit(questions.parse_vote(client.event_id, client.participant_id, payload))
+    request = questions.parse_vote(client.event_id, client.participant_id, payload)
+    result = _writer("qa_votes", questions.vote_batch).submit(request)
     if isinstance(result, DomainError):
         raise result
     if result.changed:
