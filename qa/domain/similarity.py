@@ -83,7 +83,8 @@ class SimilarityIndex:
         self.docs: dict[int, Counter] = {}
         self.texts: dict[int, str] = {}  # to skip re-adding an unchanged question when syncing
         self.postings: dict[str, dict[int, float]] = {}  # term -> {slot: a(t)}
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # term -> (slots, a), cached
+        # term -> [slots, a, n]: the postings as arrays (first n entries), grown on add, rebuilt on remove
+        self._arrays: dict[str, list] = {}
         self._slot_of: dict[int, int] = {}
         self._id_at = np.full(16, -1, dtype=np.int64)  # slot -> question id, -1 when free
         self._free: list[int] = []
@@ -105,7 +106,7 @@ class SimilarityIndex:
             self._shift(term, len(ids), len(ids) + 1)
             a = 1 + math.log(count)
             ids[slot] = a
-            self._arrays.pop(term, None)
+            self._append(term, slot, a)
             b = 1 - math.log(len(ids) + 1)
             sums[0] += a * a
             sums[1] += a * a * b
@@ -146,9 +147,23 @@ class SimilarityIndex:
         cached = self._arrays.get(term)
         if cached is None:
             ids = self.postings.get(term, {})
-            cached = self._arrays[term] = (np.fromiter(ids.keys(), dtype=np.intp, count=len(ids)),
-                                           np.fromiter(ids.values(), dtype=float, count=len(ids)))
-        return cached
+            cached = self._arrays[term] = [np.fromiter(ids.keys(), dtype=np.intp, count=len(ids)),
+                                           np.fromiter(ids.values(), dtype=float, count=len(ids)), len(ids)]
+        slots, a, n = cached
+        return slots[:n], a[:n]
+
+    def _append(self, term: str, slot: int, a: float) -> None:
+        """A posting added: append it to the term's arrays if they are built (a burst of
+        questions sharing a word would otherwise rebuild them once per question)."""
+        cached = self._arrays.get(term)
+        if cached is None:
+            return
+        slots, weights, n = cached
+        if n == len(slots):
+            slots = np.concatenate([slots, np.empty(max(n, 8), dtype=np.intp)])
+            weights = np.concatenate([weights, np.empty(max(n, 8))])
+        slots[n], weights[n] = slot, a
+        self._arrays[term] = [slots, weights, n + 1]
 
     def _shift(self, term: str, df_old: int, df_new: int) -> None:
         """A term's document frequency went from df_old to df_new: update its questions' sums."""
