@@ -2,11 +2,14 @@
 
 Under load one commit per request is what limits throughput (a vote storm is a
 thousand small transactions a second, each with its own fsync on SQLite). Here
-the first caller writes its own request at once; callers that arrive while it
-does wait, and the first of them to get the writer's lock writes everything
-queued so far in one batch. No timer and no extra latency when it is quiet; the
-busier the server, the bigger the batch. Works with real threads and with
-eventlet's or gevent's green ones (run.py patches `threading` before this runs).
+one caller at a time leads: it writes everything queued so far in one batch, its
+own request first among them; callers that arrive meanwhile wait on their own
+event (not on a shared lock: thousands of waiters on one lock woke one another
+in turn, one trip through eventlet's hub each, and a vote storm stalled). When
+the leader's request is written it hands the lead to the oldest waiter. No timer
+and no extra latency when it is quiet; the busier the server, the bigger the
+batch. Works with real threads and with eventlet's or gevent's green ones
+(run.py patches `threading` and `time` before this runs).
 """
 from __future__ import annotations
 
@@ -19,13 +22,15 @@ Res = TypeVar("Res")
 
 
 class _Slot(Generic[Req]):
-    __slots__ = ("request", "result", "error", "done")
+    __slots__ = ("request", "result", "error", "done", "leads", "wake")
 
     def __init__(self, request: Req) -> None:
         self.request = request
         self.result = None
         self.error: BaseException | None = None
         self.done = False
+        self.leads = False
+        self.wake = threading.Event()  # set after `done` or `leads` changes
 
 
 class GroupCommit(Generic[Req, Res]):
@@ -33,28 +38,53 @@ class GroupCommit(Generic[Req, Res]):
         """`write(requests)` returns one result per request, in order, or raises for all."""
         self._write = write
         self.max_batch = max_batch
-        self._queue: list[_Slot] = []
-        self._queue_lock = threading.Lock()
-        self._writer = threading.Lock()
         self.gather_rounds = 4
+        self._queue: list[_Slot] = []
+        self._lock = threading.Lock()
+        self._leader: _Slot | None = None
         self.batches = 0  # written so far; with `requests`, the mean batch size (tests, metrics)
         self.requests = 0
 
     def submit(self, request: Req) -> Res:
         slot = _Slot(request)
-        with self._queue_lock:
+        with self._lock:
             self._queue.append(slot)
+            if self._leader is None:
+                self._leader, slot.leads = slot, True
         while not slot.done:
-            with self._writer:
-                if slot.done:
-                    break
-                self._gather()
-                with self._queue_lock:
-                    batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-                self._run(batch)
+            if slot.leads:
+                self._lead(slot)
+            else:
+                slot.wake.wait()
+                slot.wake.clear()
         if slot.error is not None:
             raise slot.error
         return slot.result
+
+    def _lead(self, slot: _Slot) -> None:
+        try:
+            self._gather()
+            with self._lock:
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+            self._run(batch)  # the leader's slot is the oldest: always in this batch
+        except BaseException:
+            # Interrupted while leading (a green thread killed as it yielded): leave, and let
+            # the next one lead, or everyone behind would wait for ever.
+            with self._lock:
+                if slot in self._queue:
+                    self._queue.remove(slot)
+            self._hand_over(slot)
+            raise
+        self._hand_over(slot)
+
+    def _hand_over(self, slot: _Slot) -> None:
+        with self._lock:
+            slot.leads = False
+            nxt = self._queue[0] if self._queue else None
+            self._leader = nxt
+            if nxt is not None:
+                nxt.leads = True
+                nxt.wake.set()
 
     def _gather(self) -> None:
         """Let requests that are ready to queue do so before the batch is taken.
@@ -80,6 +110,8 @@ class GroupCommit(Generic[Req, Res]):
         except BaseException as exc:  # every waiter learns of the failure; none waits forever
             for s in batch:
                 s.error, s.done = exc, True
+                s.wake.set()
             return
         for s, result in zip(batch, results):
             s.result, s.done = result, True
+            s.wake.set()

@@ -15,7 +15,7 @@ def run_concurrently(n, fn):
         start.wait(timeout=10)
         try:
             results[i] = fn(i)
-        except Exception as exc:
+        except BaseException as exc:  # noqa: B036  (a green thread's kill is a BaseException)
             errors[i] = exc
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
@@ -75,3 +75,25 @@ def test_a_write_that_loses_results_is_an_error_not_a_hang():
     gc = GroupCommit(lambda batch: [])
     with pytest.raises(RuntimeError, match="0 results for 1"):
         gc.submit("vote")
+
+
+class Interrupted(BaseException):
+    """Like gevent's GreenletExit: not an Exception."""
+
+
+def test_a_leader_interrupted_before_writing_hands_over_and_nobody_waits_for_ever():
+    gc = GroupCommit(lambda batch: batch)
+    real, failed = gc._gather, []
+
+    def gather_once_failing():
+        if not failed:
+            failed.append(1)
+            time.sleep(0.05)  # others queue behind the leader meanwhile
+            raise Interrupted
+        real()
+
+    gc._gather = gather_once_failing
+    results, errors = run_concurrently(10, gc.submit)
+    assert sum(isinstance(e, Interrupted) for e in errors) == 1
+    assert sorted(r for r, e in zip(results, errors) if e is None) == sorted(
+        i for i, e in enumerate(errors) if e is None)
