@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import signal
 import sys
@@ -178,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
                     sess.result.update(extra)
                     sess.result["server_errors"] = sum(_server_errors(o) for o in logs)
                     if sess.result["server_errors"]:
-                        run["errors"].append(f"{label}: {sess.result['server_errors']} tracebacks in the server log")
+                        kept = json_path.with_name(f"{json_path.stem}-{re.sub(r'[^A-Za-z0-9]+', '-', label)}.log")
+                        kept.write_text("\n".join(logs))
+                        run["errors"].append(f"{label}: {sess.result['server_errors']} tracebacks in the server"
+                                             f" log, kept in {kept.name}")
                     run.setdefault(group, []).append(sess.result)
         _log(f"{label}: done")
         save()

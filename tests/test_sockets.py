@@ -6,7 +6,6 @@ payload of the group checked in it (the assertion names the payload at fault).
 """
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any, Callable
 
 import pytest
 from socketio import packet
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from conftest import received
 from qa.domain import events as events_domain
@@ -234,6 +234,24 @@ def test_connect_refused(app, client, event, other_event, monkeypatch, code, cas
         assert isinstance(data["message"], str) and data["message"].strip(), auth
         assert data["data"] == {"code": code}, auth
     assert broadcast.presence.counts(event["id"]) == before
+
+
+def test_connect_when_the_database_has_no_connection_free_is_refused_as_retryable(
+        app, client, event, monkeypatch, caplog):
+    """A join storm can wait out PostgreSQL's pool: a retryable refusal, no traceback, nothing counted."""
+    before = broadcast.presence.counts(event["id"])
+
+    def exhausted(*_args):
+        raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached")
+
+    for role, target in (("participant", "qa.web.broadcast.event_cache.get"),
+                         ("moderator", "qa.domain.events.find_event")):
+        with monkeypatch.context() as mp:
+            mp.setattr(target, exhausted)
+            data = refusal(app, client, monkeypatch, {"event": event["code"], "role": role, "token": event["token"]})
+        assert data["data"] == {"code": "unavailable"} and "try again" in data["message"], role
+    assert broadcast.presence.counts(event["id"]) == before
+    assert "Traceback" not in caplog.text and "database busy" in caplog.text
 
 
 def test_connect_code_is_forgiving(connect, event):

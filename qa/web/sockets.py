@@ -10,6 +10,7 @@ from flask import current_app, request
 from flask_babel import gettext
 from flask_socketio import ConnectionRefusedError, join_room
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..batching import GroupCommit
 from ..domain import events as events_domain
@@ -26,6 +27,9 @@ from .broadcast import Client, presence
 from .metrics import counted_acks
 
 ROLES = ("participant", "moderator", "screen")
+# The database refused, failed or (PoolTimeout) had no pooled connection free within 10 s:
+# the client gets a retryable `unavailable`, and nothing was changed.
+DATABASE_BUSY = (DBAPIError, PoolTimeout)
 ONLY_ROLE = {
     "participant": N_("Only a participant can send '%(event)s'."),
     "moderator": N_("Only a moderator can send '%(event)s'."),
@@ -43,6 +47,17 @@ def error_ack(code: str, message: str, **params: Any) -> dict:
 
 @socketio.on("connect")
 def on_connect(auth: Any = None):
+    try:
+        _join(auth)
+    except DATABASE_BUSY as exc:
+        # A join storm on PostgreSQL can wait out the pool: refuse with a retryable error
+        # (the pages reconnect by themselves) rather than fail with a traceback.
+        db.session.rollback()
+        current_app.logger.warning("connect refused, database busy: %s", exc.__class__.__name__)
+        raise _refuse("unavailable", "The database is busy; please try again.")
+
+
+def _join(auth: Any) -> None:
     if not isinstance(auth, dict):
         raise _refuse("bad_request", "Connect with auth {event, role}.")
     lang = use_language(auth.get("lang"))
@@ -97,6 +112,7 @@ def on_connect(auth: Any = None):
     join_room(broadcast.everyone(event_id))
     if role == "moderator":
         snapshot["presence"] = presence.counts(event_id)
+    session.close()  # back to the pool before the snapshot is sent, not after
     socketio.emit("snapshot", snapshot, to=sid)
     presence.announcer.add(current_app._get_current_object(), event_id)
 
@@ -127,7 +143,7 @@ def handler(name: str, role: str | None = None) -> Callable:
                 return fn(client, payload)
             except DomainError as exc:
                 return {"ok": False, "error": exc.to_dict(gettext)}
-            except DBAPIError:
+            except DATABASE_BUSY:
                 db.session.rollback()
                 current_app.logger.exception("database error in %s", name)
                 return error_ack("unavailable", "The database is busy; please try again.")
