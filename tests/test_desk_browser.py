@@ -1,4 +1,5 @@
-"""The moderator desk in a real browser (issue 3): reordering the queue, and two moderators at once.
+"""The moderator desk and the projected screen in a real browser (issue 3): reordering the queue,
+filters and search, votes on the screen, and two moderators at once.
 
 - Reordering: drag and drop, the keyboard (Shift+↑, Shift+↓, t), the ↓ button and undo on
   the desk; the projector's "Next up" and a participant's list follow without a reload, and
@@ -291,6 +292,73 @@ def test_a_card_moved_by_keyboard_keeps_the_keyboard_focus(server, clients, cont
     desk.keyboard.press("t")
     expect(desk.locator(QUEUE_TEXT)).to_have_text(["F2 second?", "F1 first?", "F3 third?"])
     expect(queue_card(desk, "F2")).to_be_focused()
+    assert console.errors == []
+
+
+def test_the_desk_filters_by_theme_and_finds_words_in_text_and_name(server, clients, contexts, console):
+    """Issue 3: filter by theme and search the text (accents and case ignored), with the counts."""
+    ev = create_event(server, "Filters and search")
+    asker = clients(ev["code"])
+    moderator = clients(ev["code"], "moderator", ev["moderator_token"])
+    asker.ask("Cross-border payments cost too much?", theme="finance")
+    asker.ask("Accès aux données douanières ?", theme="digitalization", name="Zoé")
+    approved = asker.ask("Customs single window for payments?", theme="trade-facilitation")
+    moderator.call("question:moderate", {"id": approved["id"], "action": "approve"})
+    desk = console.watch(contexts(viewport={"width": 1366, "height": 1100}).new_page(), "moderator")
+    desk.goto(ev["links"]["moderator"])
+    incoming, queue = desk.locator("#incoming-list .card"), desk.locator("#queue-list .card")
+    expect(incoming).to_have_count(2)
+    expect(queue).to_have_count(1)
+
+    desk.select_option("#theme-filter", "digitalization")
+    expect(incoming).to_have_count(1)
+    expect(incoming.first).to_contain_text("Accès aux données")
+    expect(desk.locator("#incoming-count")).to_have_text("1")
+    expect(queue).to_have_count(0)
+    expect(desk.locator("#queue-empty")).to_have_text("No questions match these filters.")
+    desk.select_option("#theme-filter", "")
+
+    desk.fill("#search", "PAYMENTS")  # both columns, case ignored
+    expect(incoming).to_have_count(1)
+    expect(queue).to_have_count(1)
+    desk.fill("#search", "acces zoe")  # every word, accents ignored, the name too
+    expect(incoming).to_have_count(1)
+    expect(incoming.first).to_contain_text("Accès aux données")
+    desk.fill("#search", "")
+    expect(incoming).to_have_count(2)
+    assert console.errors == []
+
+
+def test_the_screen_shows_votes_and_next_up_follows_the_active_theme(server, clients, contexts, console):
+    """Votes on each question, updated live; a segment narrows "Next up" but not what is on air."""
+    ev = create_event(server, "Votes on the screen")
+    asker, voter = clients(ev["code"]), clients(ev["code"])
+    moderator = clients(ev["code"], "moderator", ev["moderator_token"])
+    finance = asker.ask("Finance question?", theme="finance")
+    digital = asker.ask("Digital question?", theme="digitalization")
+    for q in (finance, digital):
+        moderator.call("question:moderate", {"id": q["id"], "action": "approve"})
+    screen = console.watch(contexts(viewport={"width": 1280, "height": 720}).new_page(), "screen")
+    screen.goto(ev["links"]["screen"])
+    items = screen.locator("#next .layer:not(.is-leaving) .next-item")
+    expect(items).to_have_count(2)
+    expect(items.filter(has_text="Finance question?").locator(".next-votes [aria-hidden]")).to_have_text("▲ 0")
+
+    voter.call("question:vote", {"id": finance["id"]})
+    asker.call("question:vote", {"id": finance["id"]})
+    votes = items.filter(has_text="Finance question?").locator(".next-votes")
+    expect(votes.locator("[aria-hidden]")).to_have_text("▲ 2")
+    expect(votes.locator(".visually-hidden")).to_have_text("2 votes")
+
+    moderator.call("event:update", {"active_theme": "digitalization"})
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("Digital question?")
+    moderator.call("question:moderate", {"id": finance["id"], "action": "live"})
+    live = screen.locator("#live .layer:not(.is-leaving)")
+    expect(live.locator(".live-text")).to_have_text("Finance question?")
+    expect(live.locator(".live-votes [aria-hidden]")).to_have_text("▲ 2")
+    screen.wait_for_timeout(800)  # past the cross-fade
+    shot(screen, "screen-votes-and-segment")
     assert console.errors == []
 
 

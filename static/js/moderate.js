@@ -25,6 +25,8 @@ const el = {
   exportCsv: $('export-csv'),
   exportJson: $('export-json'),
   languageFilter: $('language-filter'),
+  themeFilter: $('theme-filter'),
+  search: $('search'),
   helpButton: $('help-button'),
   conn: $('conn'),
   tokenPanel: $('token-panel'),
@@ -101,7 +103,7 @@ const busy = new Set(); // ids with a request in flight
 const undoStack = [];
 let draggingId = null;
 let queueLength = 0;
-let shownQueue = []; // approved ids the language filter lets through, in order
+let shownQueue = []; // approved ids the filters let through, in order
 
 // ---- Token ---------------------------------------------------------------
 
@@ -210,6 +212,13 @@ function applyEvent(next) {
       ...offered.map((theme) => h('option', { value: theme.key, disabled: Boolean(theme.hidden) },
         theme.hidden ? t('%(theme)s (hidden)', { theme: theme.label }) : theme.label)),
     );
+    // Every theme, hidden ones too: their questions are still on the desk.
+    const chosen = el.themeFilter.value;
+    el.themeFilter.replaceChildren(
+      h('option', { value: '' }, t('All themes')),
+      ...(event.themes || []).map((theme) => h('option', { value: theme.key }, theme.label)),
+    );
+    el.themeFilter.value = (event.themes || []).some((theme) => theme.key === chosen) ? chosen : '';
     for (const card of cards.values()) card.signature = null;
   }
   if (!el.activeTheme.dataset.busy) el.activeTheme.value = event.active_theme || '';
@@ -345,10 +354,42 @@ el.languageFilter.addEventListener('change', () => {
     : t('Showing questions in all languages.'));
 });
 
-function shownByLanguage(items) {
-  const wanted = el.languageFilter.value;
-  if (!wanted) return items;
-  return items.filter((q) => (wanted === 'none' ? !q.language : q.language === wanted));
+// ---- Theme filter and search ---------------------------------------------
+
+el.themeFilter.addEventListener('change', () => {
+  for (const card of cards.values()) card.signature = null;
+  render();
+  announce(el.announcer, el.themeFilter.value
+    ? t('Showing questions on %(theme)s only.', { theme: el.themeFilter.selectedOptions[0].textContent })
+    : t('Showing questions on every theme.'));
+});
+
+let searchTimer = null;
+el.search.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    for (const card of cards.values()) card.signature = null;
+    render();
+  }, 150);
+});
+
+/** Lower case, without accents: "Accès" is found by "acces". */
+const folded = (text) => (text || '').normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();
+
+const filtersOn = () => Boolean(el.languageFilter.value || el.themeFilter.value || el.search.value.trim());
+
+/** The questions the desk's filters let through: language, theme, and words in the text or name. */
+function shownByFilters(items) {
+  const language = el.languageFilter.value;
+  const theme = el.themeFilter.value;
+  const words = folded(el.search.value).split(/\s+/).filter(Boolean);
+  if (!language && !theme && !words.length) return items;
+  return items.filter((q) => {
+    if (language && (language === 'none' ? q.language : q.language !== language)) return false;
+    if (theme && q.theme !== theme) return false;
+    const haystack = folded(`${q.text} ${q.name || ''}`);
+    return words.every((word) => haystack.includes(word));
+  });
 }
 
 /** A question's language: a short code to see, its name for screen readers. */
@@ -378,10 +419,10 @@ function render() {
   queueLength = l.queue.length;
   const queuePosition = new Map(l.queue.map((q, i) => [q.id, i]));
   const shown = {
-    incoming: shownByLanguage(l.incoming),
-    queue: shownByLanguage(l.queue),
-    answered: shownByLanguage(l.answered),
-    rejected: shownByLanguage(l.rejected),
+    incoming: shownByFilters(l.incoming),
+    queue: shownByFilters(l.queue),
+    answered: shownByFilters(l.answered),
+    rejected: shownByFilters(l.rejected),
   };
   shownQueue = shown.queue.map((q) => q.id);
   const anchors = [el.incomingBody, el.queueBody, el.airBody].map(anchorFor);
@@ -402,16 +443,16 @@ function render() {
   for (const [id, card] of cards) {
     if (!card.isConnected) cards.delete(id);
   }
-  const filtered = Boolean(el.languageFilter.value);
+  const filtered = filtersOn();
   el.incomingCount.textContent = formatNumber(shown.incoming.length);
   el.incomingEmpty.hidden = shown.incoming.length > 0;
   el.incomingEmpty.textContent = filtered && l.incoming.length
-    ? t('No questions in this language.')
+    ? t('No questions match these filters.')
     : t('Nothing waiting. New questions appear here.');
   el.queueCount.textContent = formatNumber(shown.queue.length);
   el.queueEmpty.hidden = shown.queue.length > 0;
   el.queueEmpty.textContent = filtered && l.queue.length
-    ? t('No questions in this language.')
+    ? t('No questions match these filters.')
     : t('Approved questions line up here.');
   el.answeredHeading.hidden = shown.answered.length === 0;
   el.answeredCount.textContent = formatNumber(shown.answered.length);
@@ -532,7 +573,7 @@ function statusActions(q, column, position) {
       const up = button('↑', 'up', id, { className: 'button-icon', title: t('Move up'), shortcut: 'Shift+ArrowUp' });
       const down = button('↓', 'down', id, { className: 'button-icon', title: t('Move down'), shortcut: 'Shift+ArrowDown' });
       const top = button('⤒', 'top', id, { className: 'button-icon', title: t('Move to top'), shortcut: 't' });
-      // Up and down move past the neighbours the reader can see (the language filter may hide some).
+      // Up and down move past the neighbours the reader can see (the filters may hide some).
       up.disabled = up.disabled || shownAt <= 0;
       top.disabled = top.disabled || position <= 0;
       down.disabled = down.disabled || shownAt < 0 || shownAt >= shownQueue.length - 1;
@@ -937,7 +978,7 @@ function moveInQueue(id, delta) {
   if (delta === 'top') {
     ids.unshift(id);
   } else {
-    // Past the next question the moderator can see, not one the language filter hides.
+    // Past the next question the moderator can see, not one the filters hide.
     const shown = shownQueue.includes(id) ? shownQueue : queueIds();
     const neighbour = shown[shown.indexOf(id) + delta];
     if (neighbour === undefined) ids.splice(i, 0, id);

@@ -1,7 +1,7 @@
 // Projector screen: the live question as large as fits, the next few, cross-faded.
 
 import { connect, h, pageData, setThemeBackdrop, setThemeIndex, themeInfo } from './connection.js';
-import { localizeEvent, t } from './i18n.js';
+import { formatNumber, localizeEvent, t, tn } from './i18n.js';
 
 // Theme colours colour text here, on the dark segment band: lighten them until they read.
 setThemeBackdrop('#121a2a', 4.5);
@@ -52,6 +52,29 @@ function upsert(q) {
 }
 
 const matches = (q) => !onlyTheme || q.theme === onlyTheme;
+// Next up follows the discussion segment (the active theme) unless ?theme= picked one; the
+// question on air is shown whatever its theme: the moderator chose it.
+const upNext = (q) => matches(q) && (onlyTheme || !event.active_theme || q.theme === event.active_theme);
+
+/** Put current vote counts into the shown items (the newest layer), if they changed. */
+function refreshVotes(container, items) {
+  const layers = container.querySelectorAll('.layer');
+  const layer = layers[layers.length - 1];
+  if (!layer) return;
+  for (const q of items) {
+    const item = layer.dataset.id === String(q.id) ? layer : layer.querySelector(`[data-id="${q.id}"]`);
+    const tag = item && item.querySelector('.live-votes, .next-votes');
+    if (tag && tag.dataset.n !== String(q.votes || 0)) tag.replaceWith(votesTag(q, tag.className));
+  }
+}
+
+/** A question's votes: the number to see, "12 votes" to hear. */
+function votesTag(q, cls) {
+  const n = q.votes || 0;
+  return h('span', { class: cls, 'data-n': String(n) },
+    h('span', { 'aria-hidden': 'true' }, `▲ ${formatNumber(n)}`),
+    h('span', { class: 'visually-hidden' }, tn('%(num)d vote', '%(num)d votes', n, { num: n })));
+}
 
 function inOrder() {
   const seen = new Set();
@@ -169,7 +192,10 @@ function renderLive() {
   const signature = live
     ? JSON.stringify(['q', live.id, live.text, live.name, live.theme, event.themes])
     : JSON.stringify(['idle', event.code, event.submissions_open, shownUrl]);
-  if (signature === liveSignature) return;
+  if (signature === liveSignature) {
+    if (live) refreshVotes(el.live, [live]);  // numbers change in place: no cross-fade 4 times a second
+    return;
+  }
   liveSignature = signature;
 
   if (live) {
@@ -178,6 +204,7 @@ function renderLive() {
       h('p', { class: 'live-meta' },
         h('span', { class: 'live-onair' }, t('On air')),
         screenTheme(live.theme),
+        votesTag(live, 'live-votes'),
         h('span', { class: 'live-name' }, live.name || t('Anonymous'))),
     ], fitLive);
     layer.dataset.id = String(live.id);
@@ -205,11 +232,14 @@ function withStrong(sentence, params) {
 
 function renderNext() {
   const upcoming = ended ? [] : inOrder()
-    .filter((q) => q.status === 'approved' && !q.live && matches(q))
+    .filter((q) => q.status === 'approved' && !q.live && upNext(q))
     .slice(0, NEXT_MAX);
   const signature = JSON.stringify([upcoming.map((q) => [q.id, q.text, q.theme]), event.themes, ended]);
   el.next.parentElement.hidden = ended;
-  if (signature === nextSignature) return;
+  if (signature === nextSignature) {
+    refreshVotes(el.next, upcoming);
+    return;
+  }
   nextSignature = signature;
   if (!upcoming.length) {
     crossFade(el.next, ended ? [] : [h('p', { class: 'next-empty' }, t('More questions soon.'))]);
@@ -219,7 +249,8 @@ function renderNext() {
     const li = h('li', { class: 'next-item', 'data-id': q.id },
       h('span', { class: 'next-num' }, String(i + 1)),
       h('span', { class: 'next-text', lang: q.language || null }, q.text),
-      screenTheme(q.theme));
+      screenTheme(q.theme),
+      votesTag(q, 'next-votes'));
     setThemeIndex(li, event, q.theme);
     return li;
   }));
@@ -278,7 +309,14 @@ const conn = connect({
       render();
     },
     'event:update': (p) => { if (p && p.event) { event = { ...event, ...localizeEvent(p.event) }; render(); } },
-    votes: () => {},
+    votes: (p) => {
+      if (!p || typeof p.counts !== 'object' || p.counts === null) return;
+      for (const [id, n] of Object.entries(p.counts)) {
+        const q = questions.get(Number(id));
+        if (q && Number.isFinite(n)) questions.set(q.id, { ...q, votes: n });
+      }
+      render();
+    },
     'event:closed': () => {
       // Deleted by the organiser: say so and stop reconnecting.
       ended = true;
