@@ -362,6 +362,45 @@ def test_the_screen_shows_votes_and_next_up_follows_the_active_theme(server, cli
     assert console.errors == []
 
 
+HOSTILE_TEXT = ("<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"> "
+                "<a href=\"javascript:window.pwned=3\">click</a> \u202egnp.exe\u202c "
+                + "W" * 300 + "?")
+HOSTILE_NAME = "<b onmouseover=window.pwned=4>Eve</b>\u202e"
+
+
+def test_hostile_text_shows_as_text_on_all_three_pages(server, clients, contexts, console):
+    """Issue 5: markup, script URLs, bidi overrides and a 300-letter word are inert text everywhere."""
+    ev = create_event(server, "Hostile text")
+    asker = clients(ev["code"])
+    moderator = clients(ev["code"], "moderator", ev["moderator_token"])
+    q = asker.ask(HOSTILE_TEXT, name=HOSTILE_NAME)
+    for action in ("approve", "live"):
+        moderator.call("question:moderate", {"id": q["id"], "action": action})
+    pages = {
+        "desk": (ev["links"]["moderator"], "#queue-list .card-text", {"width": 1366, "height": 900}),
+        "participant": (ev["links"]["participant"], ".q-text", {"width": 320, "height": 640}),
+        "screen": (ev["links"]["screen"], "#live .layer:not(.is-leaving) .live-text", {"width": 1280, "height": 720}),
+    }
+    for name, (url, selector, viewport) in pages.items():
+        page = console.watch(contexts(viewport=viewport).new_page(), name)
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url)
+        text = page.locator(selector).first
+        expect(text).to_have_text(HOSTILE_TEXT)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.pwned") is None, name
+        assert dialogs == [], name
+        # Nothing of the text became an element; the long word wraps inside the page.
+        assert text.evaluate("el => el.children.length") == 0, name
+        assert page.locator("a[href^='javascript:']").count() == 0, name
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), name
+        if name != "screen":  # the screen shows no names
+            assert page.get_by_text("<b onmouseover=window.pwned=4>Eve</b>").count() >= 1, name
+        shot(page, f"hostile-{name}")
+    assert console.errors == []
+
+
 # ---- (b) Two moderators at once ----------------------------------------------
 
 

@@ -35,6 +35,19 @@ def test_create_is_a_draft_with_the_default_themes_and_their_colours(session):
     assert organiser.describe(session, ev)["status"] == "draft"
 
 
+def test_default_themes_sent_as_the_console_sends_them_keep_their_french_and_spanish(session):
+    """The console always sends the theme list; unchanged defaults keep their translations."""
+    themes = organiser.default_themes()
+    themes[1] = {**themes[1], "label": "Money matters"}  # renamed: its translations no longer fit
+    ev = organiser.create_event(session, {"title": "Session 2", "themes": themes})
+    copy = organiser.duplicate_event(session, ev.id)
+    for event in (ev, copy):
+        described = events.event_to_dict(event)["translations"]
+        assert described["es"]["themes"]["trade-facilitation"]["label"] == "Facilitación del comercio"
+        assert "trade-facilitation" in described["fr"]["themes"]
+        assert "finance" not in described["fr"]["themes"] and "finance" not in described["es"]["themes"]
+
+
 def test_create_with_everything(session):
     ev = organiser.create_event(session, {
         "title": "Session 2",

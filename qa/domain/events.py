@@ -125,7 +125,7 @@ def build_event(session: Session, payload: Any, code: str | None = None) -> Even
         moderation=moderation,
     )
     event.themes = [Theme(position=i, **t) for i, t in enumerate(themes)]
-    translations.apply(event, payload)
+    translations.apply(event, payload, DEFAULT_THEMES)
     return event
 
 

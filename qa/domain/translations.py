@@ -96,14 +96,14 @@ def _texts(raw: Any, fields: dict[str, int], where: str) -> dict[str, str]:
     return kept
 
 
-def validate(raw: Any, theme_keys: list[str], default_themes: bool) -> tuple[dict, dict]:
+def validate(raw: Any, theme_keys: list[str], default_keys: list[str]) -> tuple[dict, dict]:
     """(event translations {lang: {title}}, theme translations {key: {lang: {label, prompt}}}).
 
-    The default themes come with their own French and Spanish; what the organiser sends wins.
+    The default themes named in `default_keys` come with their own French and Spanish; what
+    the organiser sends wins.
     """
-    themes: dict[str, dict[str, dict[str, str]]] = {}
-    if default_themes:
-        themes = json.loads(json.dumps({k: v for k, v in DEFAULT_THEME_TRANSLATIONS.items() if k in theme_keys}))
+    themes: dict[str, dict[str, dict[str, str]]] = json.loads(json.dumps(
+        {k: v for k, v in DEFAULT_THEME_TRANSLATIONS.items() if k in theme_keys and k in default_keys}))
     if raw is None:
         return {}, themes
     if not isinstance(raw, dict):
@@ -215,10 +215,19 @@ def detect_language(text: str, fallback: str | None = None) -> str | None:
 # ---- Wiring into events (called from qa/domain/events.py) ------------------------------
 
 
-def apply(event, payload: dict) -> None:
-    """Store the payload's translations, and the default themes' own, on a new event and its themes."""
+def apply(event, payload: dict, default_themes: list[dict]) -> None:
+    """Store the payload's translations, and the default themes' own, on a new event and its themes.
+
+    A default theme keeps its French and Spanish when it arrives unchanged (the organiser's
+    console always sends the theme list, prefilled with the defaults), not only when no list
+    is sent; one whose English label or guiding question was changed does not.
+    """
     keys = [theme.key for theme in event.themes]
-    event_texts, theme_texts = validate(payload.get("translations"), keys, payload.get("themes") is None)
+    defaults = {t["key"]: t for t in default_themes}
+    unchanged = [theme.key for theme in event.themes if theme.key in defaults
+                 and theme.label == defaults[theme.key]["label"]
+                 and (theme.prompt or "") == (defaults[theme.key].get("prompt") or "")]
+    event_texts, theme_texts = validate(payload.get("translations"), keys, unchanged)
     event.translations = dumps(event_texts)
     for theme in event.themes:
         theme.translations = dumps(theme_texts.get(theme.key, {}))
