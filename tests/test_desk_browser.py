@@ -296,7 +296,8 @@ def test_a_card_moved_by_keyboard_keeps_the_keyboard_focus(server, clients, cont
 
 
 def test_the_desk_filters_by_theme_and_finds_words_in_text_and_name(server, clients, contexts, console):
-    """Issue 3: filter by theme and search the text (accents and case ignored), with the counts."""
+    """Issue 3: filter by theme and search the text (accents and case ignored), with the counts,
+    and the per-theme summary (received, published, answered, not published)."""
     ev = create_event(server, "Filters and search")
     asker = clients(ev["code"])
     moderator = clients(ev["code"], "moderator", ev["moderator_token"])
@@ -326,6 +327,16 @@ def test_the_desk_filters_by_theme_and_finds_words_in_text_and_name(server, clie
     expect(incoming.first).to_contain_text("Accès aux données")
     desk.fill("#search", "")
     expect(incoming).to_have_count(2)
+
+    # The per-theme summary counts every question, whatever the filters.
+    desk.select_option("#theme-filter", "finance")
+    desk.locator("#summary > summary").click()
+    groups = desk.locator("#summary-table tbody")
+    expect(groups).to_have_count(4)
+    cells = {group.locator("th").inner_text(): group.locator("td").all_inner_texts() for group in groups.all()}
+    assert cells["Trade facilitation"] == ["1", "1", "0", "0"], cells  # received, published, answered, not
+    assert cells["Digitalization"] == ["1", "0", "0", "0"], cells
+    shot(desk, "filters-and-summary")
     assert console.errors == []
 
 

@@ -26,6 +26,7 @@ const el = {
   exportJson: $('export-json'),
   languageFilter: $('language-filter'),
   themeFilter: $('theme-filter'),
+  summaryTable: $('summary-table'),
   search: $('search'),
   helpButton: $('help-button'),
   conn: $('conn'),
@@ -458,6 +459,7 @@ function render() {
   el.answeredCount.textContent = formatNumber(shown.answered.length);
   el.rejectedCount.textContent = formatNumber(shown.rejected.length);
   renderThemeCounts(shown.incoming);
+  renderSummary();
   markSelected();
 }
 
@@ -483,6 +485,30 @@ function renderThemeCounts(incoming) {
     tag.append(' ', h('b', {}, formatNumber(counts.get(theme.key) || 0)));
     return h('li', {}, tag);
   }));
+}
+
+/** Per theme, every question whatever the filters: as in the export's summary (qa/domain/export.py). */
+function renderSummary() {
+  // received, published (approved or answered), answered, not published; the rest awaits moderation
+  const rows = new Map((event.themes || []).map((theme) => [theme.key, [0, 0, 0, 0]]));
+  for (const q of questions.values()) {
+    if (!rows.has(q.theme)) rows.set(q.theme, [0, 0, 0, 0]);
+    const row = rows.get(q.theme);
+    row[0] += 1;
+    if (q.status === 'rejected') row[3] += 1;
+    else if (PUBLIC.has(q.status)) {
+      row[1] += 1;
+      if (q.status === 'answered') row[2] += 1;
+    }
+  }
+  const signature = JSON.stringify([...rows, (event.themes || []).map((theme) => theme.label)]);
+  if (el.summaryTable.dataset.signature === signature) return;
+  el.summaryTable.dataset.signature = signature;
+  // A row group per theme, its name on a row of its own: the four numbers get the column's width.
+  for (const old of el.summaryTable.querySelectorAll('tbody')) old.remove();
+  el.summaryTable.append(...[...rows].map(([key, counts]) => h('tbody', {},
+    h('tr', {}, h('th', { scope: 'rowgroup', colspan: '4' }, themeTag(event, key))),
+    h('tr', {}, ...counts.map((n) => h('td', {}, formatNumber(n)))))));
 }
 
 function renderOnAir(live) {
