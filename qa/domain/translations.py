@@ -99,11 +99,11 @@ def _texts(raw: Any, fields: dict[str, int], where: str) -> dict[str, str]:
 def validate(raw: Any, theme_keys: list[str], default_keys: list[str]) -> tuple[dict, dict]:
     """(event translations {lang: {title}}, theme translations {key: {lang: {label, prompt}}}).
 
-    The default themes named in `default_keys` come with their own French and Spanish; what
-    the organiser sends wins.
+    The default themes named in `default_keys` (some of `theme_keys`) come with their own
+    French and Spanish; what the organiser sends wins.
     """
     themes: dict[str, dict[str, dict[str, str]]] = json.loads(json.dumps(
-        {k: v for k, v in DEFAULT_THEME_TRANSLATIONS.items() if k in theme_keys and k in default_keys}))
+        {k: v for k, v in DEFAULT_THEME_TRANSLATIONS.items() if k in default_keys}))
     if raw is None:
         return {}, themes
     if not isinstance(raw, dict):

@@ -347,9 +347,14 @@ el.languageFilter.append(
   ...QUESTION_LANGUAGES.map((code) => h('option', { value: code, lang: code }, languageName(code))),
   h('option', { value: 'none' }, t('Not detected')),
 );
-el.languageFilter.addEventListener('change', () => {
+/** Draw every card again: what a card shows depends on more than its question (filters, time). */
+function redrawAll() {
   for (const card of cards.values()) card.signature = null;
   render();
+}
+
+el.languageFilter.addEventListener('change', () => {
+  redrawAll();
   announce(el.announcer, el.languageFilter.value
     ? t('Showing questions in %(language)s only.', { language: el.languageFilter.selectedOptions[0].textContent })
     : t('Showing questions in all languages.'));
@@ -358,8 +363,7 @@ el.languageFilter.addEventListener('change', () => {
 // ---- Theme filter and search ---------------------------------------------
 
 el.themeFilter.addEventListener('change', () => {
-  for (const card of cards.values()) card.signature = null;
-  render();
+  redrawAll();
   announce(el.announcer, el.themeFilter.value
     ? t('Showing questions on %(theme)s only.', { theme: el.themeFilter.selectedOptions[0].textContent })
     : t('Showing questions on every theme.'));
@@ -368,10 +372,7 @@ el.themeFilter.addEventListener('change', () => {
 let searchTimer = null;
 el.search.addEventListener('input', () => {
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(() => {
-    for (const card of cards.values()) card.signature = null;
-    render();
-  }, 150);
+  searchTimer = setTimeout(redrawAll, 150);
 });
 
 /** Lower case, without accents: "Accès" is found by "acces". */
@@ -1400,7 +1401,7 @@ function start(value) {
 
 applyEvent(event);
 el.rejected.addEventListener('toggle', () => render());
-setInterval(() => { for (const card of cards.values()) card.signature = null; render(); }, 60000);
+setInterval(redrawAll, 60000);
 
 const initial = tokenFromHash() || storage.get(TOKEN_KEY, 'session') || storage.get(TOKEN_KEY, 'local');
 if (initial) {
