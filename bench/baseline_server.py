@@ -13,8 +13,9 @@ Flask, no database and no rules. What it does is what the app must do at the ver
   and broadcast `votes` at most every 0.25 s (the app's contract allows 4 a second);
 - any other event: broadcast it to everyone as it came, and ack.
 
-GET /healthz answers 200 and GET /state the vote counts and the number of
-submissions, so the benchmark checks its counts as it checks the app's.
+GET /healthz answers 200 and GET /state the vote counts, the number of
+submissions and the disconnects by reason, so the benchmark checks its counts
+as it checks the app's.
 
     python -m bench.baseline_server --port 5100 --async-mode eventlet --questions 200
 """
@@ -78,6 +79,13 @@ def build(mode: str, n_questions: int):
         sio.emit("snapshot", {"event": snapshot_event, "questions": snapshot_questions,
                               "participant": pid}, to=sid)
 
+    disconnects: dict[str, int] = {}
+
+    @sio.event
+    def disconnect(sid, reason=None):
+        with lock:
+            disconnects[str(reason)] = disconnects.get(str(reason), 0) + 1
+
     @sio.on("question:moderate")
     def moderate(sid, data):
         question = data.get("question") if isinstance(data, dict) else None
@@ -130,7 +138,7 @@ def build(mode: str, n_questions: int):
             body = b'{"ok": true}'
         elif path == "/state":
             with lock:
-                body = json.dumps({"submitted": state["submitted"],
+                body = json.dumps({"submitted": state["submitted"], "disconnects": disconnects,
                                    "votes": {str(k): v for k, v in counts.items()}}).encode()
         else:
             start_response("404 Not Found", [("Content-Type", "application/json")])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import random
 import statistics
 import time
@@ -103,7 +104,24 @@ class Session:
         self.pool.each("mark", handles=self.pool.all)
         self.hook("begin", name, self.target)
         self._overflows = listen_overflows()
+        self._disconnects = self._server_disconnects()
         self.monitor.begin()
+
+    def _server_disconnects(self) -> dict[str, int]:
+        """Clients each server let go so far, by python-engineio's reason (summed over processes):
+        the app's /metrics, the baseline's /state. A ping timeout is a server too busy to read a pong."""
+        total: collections.Counter = collections.Counter()
+        for url in self.target.urls:
+            try:
+                if self.app:
+                    text = requests.get(f"{url}/metrics", timeout=30).text
+                    for m in re.finditer(r'^qa_socket_disconnects_total\{reason="([^"]*)"\} (\d+)', text, re.M):
+                        total[m.group(1)] += int(m.group(2))
+                else:
+                    total.update(requests.get(f"{url}/state", timeout=30).json().get("disconnects", {}))
+            except (requests.RequestException, ValueError):
+                pass  # a figure missing, not a failed run
+        return dict(total)
 
     def _end(self, name: str, worker_cpu: list[dict], extra: dict) -> dict:
         m = self.monitor.end()
@@ -114,6 +132,9 @@ class Session:
                                  for c in worker_cpu]
         # SYNs the kernel dropped because a listen queue was full (machine-wide; 1 s retransmits follow).
         m["listen_overflows"] = listen_overflows() - self._overflows
+        after = self._server_disconnects()
+        m["server_disconnects"] = {reason: n - self._disconnects.get(reason, 0)
+                                   for reason, n in after.items() if n - self._disconnects.get(reason, 0)}
         m["participants"] = self.cfg.participants
         m["connected_after"] = sum(r["connected"] for r, _ in self.pool.each("progress", handles=self.pool.participants))
         # What the rest of the machine used meanwhile (other people's work on a shared box).

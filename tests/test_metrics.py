@@ -87,7 +87,7 @@ def test_metrics_are_prometheus_text(client):
     samples = scrape(client)
     names = {name for name, _ in samples}
     assert {"qa_connected_clients", "qa_database_up", "qa_questions", "qa_socket_acks_total",
-            "qa_event_loop_lag_seconds"} <= names
+            "qa_socket_disconnects_total", "qa_event_loop_lag_seconds"} <= names
     for role in ("participant", "moderator", "screen"):
         assert ("qa_connected_clients", (("role", role),)) in samples
     for status in ("pending", "approved", "rejected", "answered"):
@@ -150,6 +150,11 @@ def test_metrics_follow_activity(client, connect):
     gone = scrape(client)
     for role in ("participant", "moderator", "screen"):
         assert value(gone, "qa_connected_clients", role=role) == value(before, "qa_connected_clients", role=role)
+    # Each left on its own, which is not a ping timeout (a sign of an overloaded server).
+    assert value(gone, "qa_socket_disconnects_total", reason="client disconnect") == \
+        value(before, "qa_socket_disconnects_total", reason="client disconnect") + 3
+    assert value(gone, "qa_socket_disconnects_total", reason="ping timeout") == \
+        value(before, "qa_socket_disconnects_total", reason="ping timeout")
 
 
 def test_event_loop_lag_is_measured(client):

@@ -48,6 +48,13 @@ class Counter:
 
 emits = Counter()  # by Socket.IO event name
 acks = Counter()  # by Socket.IO event name and result (ok, error)
+# By python-engineio's reason ("client disconnect", "ping timeout", "transport close", ...):
+# a rise in "ping timeout" is a server too busy to read its clients' pongs within 20 s.
+disconnects = Counter()
+DISCONNECT_REASONS = ("client disconnect", "server disconnect", "ping timeout", "transport close",
+                      "transport error")
+for _reason in DISCONNECT_REASONS:
+    disconnects.declare(_reason)
 
 
 class LoopLag:
@@ -188,6 +195,11 @@ def metrics():
     lines += _family(
         "qa_socket_acks_total", "counter", "Acks this process sent, by Socket.IO event and result.",
         acks.samples(), ("event", "result"),
+    )
+    lines += _family(
+        "qa_socket_disconnects_total", "counter",
+        "Socket.IO clients that left this process, by python-engineio's reason.",
+        disconnects.samples(), ("reason",),
     )
     lines += _family(
         "qa_event_loop_lag_seconds", "gauge",

@@ -24,6 +24,7 @@ from ..models import Event
 from ..ratelimit import is_loopback
 from . import broadcast
 from .broadcast import Client, presence
+from . import metrics
 from .metrics import counted_acks
 
 ROLES = ("participant", "moderator", "screen")
@@ -118,7 +119,8 @@ def _join(auth: Any) -> None:
 
 
 @socketio.on("disconnect")
-def on_disconnect(*_args):
+def on_disconnect(reason: Any = None, *_args):
+    metrics.disconnects.inc(str(reason or "unknown"))
     client = presence.leave(request.sid)
     if client is not None:
         presence.announcer.add(current_app._get_current_object(), client.event_id)
