@@ -17,6 +17,9 @@ REDIS_URL = os.environ.get("QA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 # CI sets this so that a missing service fails the run instead of skipping tests.
 REQUIRE_SERVICES = os.environ.get("QA_TEST_REQUIRE_SERVICES") == "1"
 ADMIN_TOKEN = "test-admin-token"
+# The trailing `queue:order` after approvals waits out 2 s in production; tests read it after
+# broadcast.settle(), which would wait that long each time. test_broadcast checks the real interval.
+broadcast.orders.interval = 0.05
 
 
 def _reachable_postgres() -> str | None:

@@ -208,3 +208,25 @@ def test_presence_reaches_moderators_only(app, connect, event):
         seen += received(m, "presence")
         time.sleep(0.02)
     assert want in seen, seen
+
+
+def test_queue_order_after_a_burst_of_approvals_goes_out_once_more_not_per_approval(connect, monkeypatch):
+    """Each approval's question:update leaves at once; queue:order at most every ORDER_INTERVAL,
+    the last one with every approved id in order (the fan-out to thousands paid twice for it)."""
+    monkeypatch.setattr(broadcast.orders, "interval", broadcast.ORDER_INTERVAL)  # conftest shortens it
+    p, m, s = connect("participant"), connect("moderator"), connect("screen")
+    ids = [p.emit("question:submit", {"client_id": str(i), "theme": "other", "text": f"Question {i}"},
+                  callback=True)["question"]["id"] for i in range(5)]
+    assert broadcast.settle()
+    s.get_received()
+    start = time.monotonic()
+    for qid in ids:
+        assert m.emit("question:moderate", {"id": qid, "action": "approve"}, callback=True)["ok"]
+    at_once = s.get_received()
+    assert [x["args"][0]["question"]["id"] for x in at_once if x["name"] == "question:update"] == ids
+    assert broadcast.settle(timeout=broadcast.ORDER_INTERVAL + 5)
+    orders = [x["args"][0]["ids"] for x in at_once + s.get_received() if x["name"] == "queue:order"]
+    assert 1 <= len(orders) <= 2, orders
+    assert orders[-1] == ids
+    if len(orders) == 2:  # the first went at once; the rest of the burst waited out the interval
+        assert time.monotonic() - start >= broadcast.ORDER_INTERVAL * 0.9

@@ -662,6 +662,7 @@ def test_approve_broadcasts(room):
     qid = ask(room["p"])["id"]
     drain(*room.values())
     apply(room["m"], qid, "approve")
+    assert broadcast.settle()  # queue:order follows from a coalescer
     for role in ("p", "p2", "s", "m"):
         msgs = room[role].get_received()
         updates = [x["args"][0] for x in msgs if x["name"] == "question:update"]
@@ -678,6 +679,7 @@ def test_reject_public_question_broadcasts(room):
     keep = make(room["p2"], room["m"], "approved")
     drain(*room.values())
     apply(room["m"], qid, "reject")
+    assert broadcast.settle()  # queue:order follows from a coalescer
     for role in ("p", "p2", "s"):
         msgs = room[role].get_received()
         assert [x["args"][0] for x in msgs if x["name"] == "question:remove"] == [{"id": qid}], role
@@ -770,6 +772,7 @@ def test_merge_folds_a_duplicate(room, client, event):
     assert ack["ok"] is True
     assert_question(ack["question"], id=dup, status="rejected", merged_into=target)
     assert_question(ack["into"], id=target, votes=1)
+    assert broadcast.settle()  # queue:order follows from a coalescer
     for role in ("p", "p2", "s"):
         msgs = room[role].get_received()
         assert [x["args"][0] for x in msgs if x["name"] == "question:remove"] == [{"id": dup}], role

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from ..domain.moderation import Change
@@ -155,10 +155,11 @@ def _flush_submissions(app: Flask, event_id: int, question_ids: set) -> None:
         public_list.invalidate(event_id)
         for q in public:
             socketio.emit("question:update", {"question": question_to_dict(q)}, to=everyone(event_id))
-        queue_order(event_id, public_ids(session, event_id))
+        orders.add(app, event_id)
 
 
 SUBMISSION_INTERVAL = 0.05  # seconds: a burst of questions is scored and sent together
+ORDER_INTERVAL = 2.0  # seconds: see `orders`
 
 
 def moderation_applied(event_id: int, change: Change) -> None:
@@ -168,7 +169,7 @@ def moderation_applied(event_id: int, change: Change) -> None:
         event_id, change.question, was_public=change.was_public, status_changed=change.status_changed
     )
     if change.order_changed:
-        queue_order(event_id, public_ids(db.session, event_id))
+        orders.add(current_app._get_current_object(), event_id)
 
 
 def author_blocked(event_id: int, q: Question, blocked: bool) -> None:
@@ -257,15 +258,24 @@ def _flush_votes(app: Flask, event_id: int, question_ids: set) -> None:
         socketio.emit("votes", {"counts": counts}, to=everyone(event_id))
 
 
+def _flush_order(app: Flask, event_id: int, _items: set) -> None:
+    queue_order(event_id, public_ids(db.session, event_id))
+
+
 votes = Coalescer(VOTE_INTERVAL, _flush_votes)
 submissions = Coalescer(SUBMISSION_INTERVAL, _flush_submissions)
+# After an approval or a removal the order changes only at its end or by a gap, which the
+# `question:update` / `question:remove` just sent already say: `queue:order` follows at most
+# every ORDER_INTERVAL. Sent with each approval it doubled the messages of a fan-out to
+# thousands (the cost of a broadcast is per message and recipient). A reorder is sent at once.
+orders = Coalescer(ORDER_INTERVAL, _flush_order)
 
 
 def settle(timeout: float = 5.0) -> bool:
     """Wait until the broadcasts that read the database have gone out (tests, before an
     app's engine is disposed: a flush after that would open a connection nobody closes)."""
     deadline = time.monotonic() + timeout
-    while not (votes.idle() and submissions.idle()):
+    while not (votes.idle() and submissions.idle() and orders.idle()):
         if time.monotonic() > deadline:
             return False
         socketio.sleep(0.01)
