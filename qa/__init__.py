@@ -63,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     broadcast.public_list.clear()
     broadcast.event_cache.clear()
     similarity.forget_all()
+    from .web import packets
     from .web.origins import origin_checker
 
     # Flask-SocketIO keeps options across init_app calls; a message queue of an
@@ -74,6 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         message_queue=app.config["MESSAGE_QUEUE"],
         cors_allowed_origins=origin_checker(app.config["ALLOWED_ORIGINS"]),
         max_http_buffer_size=MAX_PAYLOAD,
+        serializer=packets.Packet,  # python-socketio's packets, with shared parts encoded once
         logger=False,
         engineio_logger=False,
     )

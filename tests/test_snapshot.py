@@ -31,10 +31,18 @@ def test_same_as_the_full_participant_view(session, ev):
     questions.vote(session, ev.id, "me", {"id": qs[3].id})
     questions.vote(session, ev.id, "me", {"id": qs[4].id})
     entries = snapshot.public_entries(session, ev.id)
+
+    def view(pid):  # None stands for the shared public list
+        own = snapshot.participant_view(session, ev.id, pid, entries)
+        return snapshot.screen_view(entries) if own is None else own
+
     for pid in ("me", "you", "nobody"):
-        assert snapshot.participant_view(session, ev.id, pid, entries) == \
-            questions.participant_view(session, ev.id, pid), pid
-    assert snapshot.participant_view(session, ev.id, None, entries) == \
+        assert view(pid) == questions.participant_view(session, ev.id, pid), pid
+    # Who owns nothing (a new identity, or one that never asked or voted) gets the shared list.
+    assert snapshot.participant_view(session, ev.id, None, entries) is None
+    assert snapshot.participant_view(session, ev.id, "nobody", entries) is None
+    assert snapshot.participant_view(session, ev.id, "you", entries) is not None
+    assert snapshot.screen_view(entries) == \
         [questions.question_to_dict(q) for q in questions.public_questions(session, ev.id)]
     # The shared dicts are not touched by the per-participant flags.
     assert all("mine" not in item and "voted" not in item for _key, item in entries)

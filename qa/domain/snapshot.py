@@ -55,14 +55,16 @@ def screen_view(entries: Entries) -> list[dict]:
 
 
 def participant_view(session: Session, event_id: int, participant_id: str | None,
-                     entries: Entries) -> list[dict]:
-    """The public questions (from `entries`) and the participant's own, flagged `mine` and `voted`.
+                     entries: Entries) -> list[dict] | None:
+    """The public questions (from `entries`) and the participant's own, flagged `mine` and `voted`;
+    None when that is just the public list (`screen_view(entries)`), which the caller may then
+    send as it is shared by every join.
 
     `participant_id` None is a participant who has just been given a new identity: it has
     nothing of its own yet, so nothing is read.
     """
     if participant_id is None:
-        return screen_view(entries)
+        return None
     own = list(session.scalars(
         select(Question).where(Question.event_id == event_id, Question.participant_id == participant_id)
     ))
@@ -72,7 +74,7 @@ def participant_view(session: Session, event_id: int, participant_id: str | None
         .where(Question.event_id == event_id, Vote.participant_id == participant_id)
     ))
     if not own and not voted:
-        return screen_view(entries)
+        return None
     mine = {q.id for q in own}
     merged = []
     for key, item in entries:

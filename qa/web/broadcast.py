@@ -23,6 +23,7 @@ from ..domain.events import event_to_dict, find_event, normalize_code
 from ..domain import snapshot
 from ..domain.similarity import similar_to_many
 from .metrics import counting_emits
+from .packets import PreEncoded
 
 socketio = counting_emits(socketio)  # every broadcast below is counted for /metrics
 
@@ -61,6 +62,8 @@ class PublicList:
         self.check_every = check_every
         # event id -> (version, built at, last checked at, entries)
         self._lists: dict[int, tuple[tuple, float, float, snapshot.Entries]] = {}
+        # event id -> (the entries it was made from, their dicts encoded once for every join)
+        self._encoded: dict[int, tuple[snapshot.Entries, PreEncoded]] = {}
 
     def get(self, session, event_id: int) -> snapshot.Entries:
         cached = self._lists.get(event_id)
@@ -73,13 +76,23 @@ class PublicList:
             return cached[3]
         entries = snapshot.public_entries(session, event_id)
         self._lists[event_id] = (version, now, now, entries)
+        self._encoded.pop(event_id, None)
         return entries
+
+    def encoded(self, event_id: int, entries: snapshot.Entries) -> PreEncoded:
+        """`entries` as a snapshot's `questions`, JSON-encoded once per list, not per join."""
+        cached = self._encoded.get(event_id)
+        if cached is None or cached[0] is not entries:
+            cached = self._encoded[event_id] = (entries, PreEncoded(snapshot.screen_view(entries)))
+        return cached[1]
 
     def invalidate(self, event_id: int) -> None:
         self._lists.pop(event_id, None)
+        self._encoded.pop(event_id, None)
 
     def clear(self) -> None:
         self._lists.clear()
+        self._encoded.clear()
 
 
 public_list = PublicList()

@@ -17,7 +17,7 @@ from ..domain import events as events_domain
 from ..domain import moderation, questions, similarity, validation
 from ..domain.errors import N_, DomainError
 from ..domain.identity import new_participant, verify_participant
-from ..domain.snapshot import participant_view, screen_view
+from ..domain.snapshot import participant_view
 from ..extensions import db, socketio
 from ..i18n import use_language
 from ..models import Event
@@ -96,14 +96,16 @@ def _join(auth: Any) -> None:
             pid, token = new_participant(secret)
         client = Client(event_id, role, pid)
         join_room(broadcast.participant(pid))
-        # The public list is shared by every join (a join storm rebuilt it per socket); only a
-        # known identity's own questions and votes are read. None: a new identity owns nothing.
-        snapshot["questions"] = participant_view(session, event_id, known,
-                                                 broadcast.public_list.get(session, event_id))
+        # The public list is shared by every join (a join storm rebuilt it per socket), and so
+        # is its JSON; only a known identity's own questions and votes are read.
+        entries = broadcast.public_list.get(session, event_id)
+        own_view = participant_view(session, event_id, known, entries)
+        snapshot["questions"] = broadcast.public_list.encoded(event_id, entries) if own_view is None else own_view
         snapshot["participant"] = token
     else:
         client = Client(event_id, role)
-        snapshot["questions"] = screen_view(broadcast.public_list.get(session, event_id))
+        entries = broadcast.public_list.get(session, event_id)
+        snapshot["questions"] = broadcast.public_list.encoded(event_id, entries)
     client.address = request.remote_addr
     client.lang = lang
     cap = 0 if is_loopback(client.address or "") else current_app.config["MAX_SOCKETS_PER_ADDRESS"]
@@ -114,7 +116,10 @@ def _join(auth: Any) -> None:
     if role == "moderator":
         snapshot["presence"] = presence.counts(event_id)
     session.close()  # back to the pool before the snapshot is sent, not after
-    socketio.emit("snapshot", snapshot, to=sid)
+    # Straight to the socket, which is in this process: through a message queue every other
+    # process would receive each join's snapshot to ignore it, and the queue carries JSON,
+    # which the shared, pre-encoded question list (qa/web/packets.py) is not.
+    socketio.emit("snapshot", snapshot, to=sid, ignore_queue=True)
     presence.announcer.add(current_app._get_current_object(), event_id)
 
 
