@@ -101,6 +101,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(pages.bp)
+    sockets.init_app(app)
     from . import cli
     from .web import admin
 

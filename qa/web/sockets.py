@@ -46,6 +46,23 @@ def error_ack(code: str, message: str, **params: Any) -> dict:
     return {"ok": False, "error": {"code": code, "message": gettext(message, **params)}}
 
 
+SOCKETIO_PATH = "/socket.io/"  # python-socketio's default, which the contract keeps
+
+
+def init_app(app) -> None:
+    # Flask-SocketIO runs every Socket.IO event in a request context made from the socket's
+    # handshake, and Flask matches its path to a route. With no route for it, Flask kept a
+    # NotFound with its traceback on each event: frames and the request in a reference cycle,
+    # ~57 objects per vote left for the cycle collector, whose pauses then reached 100-350 ms
+    # in a vote storm (docs/benchmarks.md). The Socket.IO middleware answers this path before
+    # Flask does, so the view runs only if that middleware is missing.
+    app.add_url_rule(SOCKETIO_PATH, "socketio", _no_socketio_here, methods=["GET", "POST"], strict_slashes=False)
+
+
+def _no_socketio_here():
+    raise DomainError("bad_request", N_("This address is for Socket.IO clients."))
+
+
 @socketio.on("connect")
 def on_connect(auth: Any = None):
     try:
