@@ -210,12 +210,26 @@ def submit_batch(session: Session, requests: list[SubmitRequest]) -> list[Submit
         return [submit_batch(session, [r])[0] for r in requests]
 
 
+# Built once: a statement made per batch left ~60 objects per submission in reference cycles
+# (SQLAlchemy's bind parameters and labels), and their collection paused the process for
+# 100-150 ms in a submission burst (docs/benchmarks.md, fourth pass).
+_SUBMITTED_BEFORE = select(Question).where(
+    Question.event_id.in_(bindparam("event_ids", expanding=True)),
+    Question.participant_id.in_(bindparam("pids", expanding=True)),
+    Question.client_id.in_(bindparam("client_ids", expanding=True)),
+)
+_BLOCKED_AMONG = select(BlockedParticipant.event_id, BlockedParticipant.participant_id).where(
+    BlockedParticipant.event_id.in_(bindparam("event_ids", expanding=True)),
+    BlockedParticipant.participant_id.in_(bindparam("pids", expanding=True)),
+)
+
+
 def _submitted_before(session: Session, requests: list[SubmitRequest]) -> dict[tuple[int, str, str], Question]:
-    found = session.scalars(select(Question).where(
-        Question.event_id.in_({r.event_id for r in requests}),
-        Question.participant_id.in_({r.participant_id for r in requests}),
-        Question.client_id.in_({r.client_id for r in requests}),
-    ))
+    found = session.scalars(_SUBMITTED_BEFORE, {
+        "event_ids": sorted({r.event_id for r in requests}),
+        "pids": sorted({r.participant_id for r in requests}),
+        "client_ids": sorted({r.client_id for r in requests}),
+    })
     return {(q.event_id, q.participant_id, q.client_id): q for q in found}
 
 
@@ -227,10 +241,7 @@ def _store_submissions(session: Session, requests: list[SubmitRequest]) -> list[
     events = {event_id: session.get(Event, event_id) for event_id in event_ids}
     stored = _submitted_before(session, requests)
     blocked = {tuple(row) for row in session.execute(
-        select(BlockedParticipant.event_id, BlockedParticipant.participant_id).where(
-            BlockedParticipant.event_id.in_(event_ids),
-            BlockedParticipant.participant_id.in_({r.participant_id for r in requests}),
-        ))}
+        _BLOCKED_AMONG, {"event_ids": event_ids, "pids": sorted({r.participant_id for r in requests})})}
     positions: dict[int, int] = {}
     outcomes: list[Submitted | DomainError] = []
     for r in requests:
@@ -393,8 +404,17 @@ def vote(session: Session, event_id: int, participant_id: str, payload: Any) -> 
     return outcome
 
 
+_COUNTS = select(Question.id, Question.votes).where(Question.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS = select(Question).where(Question.id.in_(bindparam("ids", expanding=True))).order_by(Question.id)
+
+
 def vote_counts(session: Session, question_ids: list[int]) -> dict[str, int]:
     if not question_ids:
         return {}
-    rows = session.execute(select(Question.id, Question.votes).where(Question.id.in_(question_ids)))
+    rows = session.execute(_COUNTS, {"ids": list(question_ids)})
     return {str(qid): votes for qid, votes in rows}
+
+
+def questions_by_id(session: Session, question_ids) -> list[Question]:
+    """These questions, in id order (a burst of new ones, for the moderators)."""
+    return list(session.scalars(_BY_IDS, {"ids": sorted(question_ids)}))

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from flask import Flask, current_app
-from sqlalchemy import select
 
 from ..domain.moderation import Change
-from ..domain.questions import PUBLIC, public_ids, question_to_dict, questions_of_author, vote_counts
+from ..domain.questions import (PUBLIC, public_ids, question_to_dict, questions_by_id, questions_of_author,
+                                vote_counts)
 from ..extensions import db, socketio
 from ..models import Event, Question
 from ..domain.events import event_to_dict, find_event, normalize_code
@@ -157,8 +157,7 @@ def _flush_submissions(app: Flask, event_id: int, question_ids: set) -> None:
     costliest part of a submission, and the index is synced once per burst, not per question.
     """
     session = db.session
-    new = list(session.scalars(select(Question).where(Question.id.in_(sorted(question_ids)))
-                               .order_by(Question.id)))
+    new = questions_by_id(session, question_ids)
     similar = similar_to_many(session, event_id, new)
     for q in new:
         socketio.emit("question:new", {"question": {**question_to_dict(q), "similar": similar[q.id]}},
