@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import Flask
 
 from . import schema
+from .domain import translations
 from .domain.events import ensure_demo_event
 from .extensions import db
 
 
 def prepare(app: Flask, base_url: str, demo: bool = True, show_admin_token: bool = False) -> None:
     schema.upgrade(db.engine)
+    translations.warm_up()
     with app.test_request_context(base_url=base_url):
         from .web.api import event_links
 

@@ -230,3 +230,21 @@ def test_queue_order_after_a_burst_of_approvals_goes_out_once_more_not_per_appro
     assert orders[-1] == ids
     if len(orders) == 2:  # the first went at once; the rest of the burst waited out the interval
         assert time.monotonic() - start >= broadcast.ORDER_INTERVAL * 0.9
+
+
+def test_a_burst_bigger_than_a_scoring_chunk_reaches_the_moderators_whole(connect, monkeypatch):
+    """_flush_submissions scores a burst in chunks, yielding between them; nothing is lost
+    or sent twice, and the later questions are scored against the earlier ones."""
+    monkeypatch.setattr(broadcast, "SIMILARITY_CHUNK", 4)
+    monkeypatch.setattr(broadcast.submissions, "interval", 0.5)  # one burst, gathered
+    p, m = connect("participant"), connect("moderator")
+    assert broadcast.settle()
+    m.get_received()
+    ids = [p.emit("question:submit", {"client_id": str(i), "theme": "finance",
+                                      "text": f"Cross-border payment fees for small exporters, case {i}"},
+                  callback=True)["question"]["id"] for i in range(11)]
+    assert broadcast.settle()
+    new = [x["args"][0]["question"] for x in m.get_received() if x["name"] == "question:new"]
+    assert sorted(q["id"] for q in new) == ids
+    last = next(q for q in new if q["id"] == ids[-1])
+    assert {s["id"] for s in last["similar"]} & set(ids[:-1])

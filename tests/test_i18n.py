@@ -319,6 +319,16 @@ def test_detect_language(text, fallback, expected):
     assert detect_language(text, fallback) == expected
 
 
+def test_the_language_model_is_loaded_when_the_server_starts(app, monkeypatch):
+    """Not on the first question, which waited half a second for it with everyone else."""
+    from qa import startup
+    from qa.domain import translations
+
+    monkeypatch.setattr(translations, "_identifier", None)
+    startup.prepare(app, base_url="http://127.0.0.1:5000", demo=False)
+    assert translations._identifier is not None
+
+
 # ---- In a real browser: the switch, Intl and the scripts' strings ----------------------------
 
 

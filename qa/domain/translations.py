@@ -201,6 +201,12 @@ def _langid():
         return _identifier
 
 
+def warm_up() -> None:
+    """Load the language model now (server start), not on the first question: unpacking it
+    took half a second, during which a green-thread server answered nobody."""
+    _langid()
+
+
 def detect_language(text: str, fallback: str | None = None) -> str | None:
     """'en', 'fr' or 'es' for `text`; `fallback` (the page's language) when unsure."""
     fallback = fallback if fallback in LANGUAGES else None
