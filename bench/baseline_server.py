@@ -51,6 +51,7 @@ def patch(mode: str) -> None:
 
 def build(mode: str, n_questions: int):
     """The python-socketio server and its WSGI app."""
+    import collections
     import json
     import threading
 
@@ -79,12 +80,12 @@ def build(mode: str, n_questions: int):
         sio.emit("snapshot", {"event": snapshot_event, "questions": snapshot_questions,
                               "participant": pid}, to=sid)
 
-    disconnects: dict[str, int] = {}
+    disconnects: collections.Counter = collections.Counter()
 
     @sio.event
     def disconnect(sid, reason=None):
         with lock:
-            disconnects[str(reason)] = disconnects.get(str(reason), 0) + 1
+            disconnects[str(reason)] += 1
 
     @sio.on("question:moderate")
     def moderate(sid, data):

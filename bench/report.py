@@ -50,6 +50,10 @@ def _pair(a: str, b: str) -> Callable[[dict], Any]:
     return lambda p: (p[a], p[b])
 
 
+def _ping_timeouts(p: dict) -> int:
+    return p["server_disconnects"].get("ping timeout", 0)
+
+
 # (scenario, figure, phase, extract). A tuple of 3 is p50/p99/max; a pair is a count "a/b".
 ROWS: list[tuple[str, str, str, Callable[[dict], Any]]] = [
     ("1 join storm", "joined / expected", "join", _pair("joined", "expected")),
@@ -68,7 +72,7 @@ ROWS: list[tuple[str, str, str, Callable[[dict], Any]]] = [
     ("2 fan-out", "approve ack p50 / p99 / max (ms)", "fanout", _pcts("ack_ms")),
     ("2 fan-out", "participants still connected after", "fanout", _pair("connected_after", "participants")),
     ("2 fan-out", "dropped by the server for ping timeout", "fanout",
-     lambda p: p["server_disconnects"].get("ping timeout", 0)),
+     _ping_timeouts),
     ("2 fan-out", "server CPU (% of one core)", "fanout", lambda p: p["server_cpu_pct"]),
     ("2 fan-out", "server peak RSS (MB)", "fanout", lambda p: p["server_peak_rss_mb"]),
     ("4 vote storm", "participants reconnected before (dropped earlier)", "vote", lambda p: p["rejoined_before"]),
@@ -84,7 +88,7 @@ ROWS: list[tuple[str, str, str, Callable[[dict], Any]]] = [
     ("4 vote storm", "vote ack p50 / p99 / max (ms)", "vote", _pcts("ack_ms")),
     ("4 vote storm", "participants still connected after", "vote", _pair("connected_after", "participants")),
     ("4 vote storm", "dropped by the server for ping timeout", "vote",
-     lambda p: p["server_disconnects"].get("ping timeout", 0)),
+     _ping_timeouts),
     ("4 vote storm", "server CPU (% of one core)", "vote", lambda p: p["server_cpu_pct"]),
     ("4 vote storm", "server peak RSS (MB)", "vote", lambda p: p["server_peak_rss_mb"]),
     ("3 submissions", "participants reconnected before (dropped earlier)", "submit_steady",
@@ -98,7 +102,7 @@ ROWS: list[tuple[str, str, str, Callable[[dict], Any]]] = [
     ("3 submissions", "max: ack p50 / p99 / max (ms)", "submit_max", _pcts("ack_ms")),
     ("3 submissions", "max: server CPU (% of one core)", "submit_max", lambda p: p["server_cpu_pct"]),
     ("3 submissions", "dropped by the server for ping timeout", "submit_max",
-     lambda p: p["server_disconnects"].get("ping timeout", 0)),
+     _ping_timeouts),
     ("3 submissions", "participants still connected after", "submit_max", _pair("connected_after", "participants")),
 ]
 

@@ -107,7 +107,7 @@ class Session:
         self._disconnects = self._server_disconnects()
         self.monitor.begin()
 
-    def _server_disconnects(self) -> dict[str, int]:
+    def _server_disconnects(self) -> collections.Counter:
         """Clients each server let go so far, by python-engineio's reason (summed over processes):
         the app's /metrics, the baseline's /state. A ping timeout is a server too busy to read a pong."""
         total: collections.Counter = collections.Counter()
@@ -121,7 +121,7 @@ class Session:
                     total.update(requests.get(f"{url}/state", timeout=30).json().get("disconnects", {}))
             except (requests.RequestException, ValueError):
                 pass  # a figure missing, not a failed run
-        return dict(total)
+        return total
 
     def _end(self, name: str, worker_cpu: list[dict], extra: dict) -> dict:
         m = self.monitor.end()
@@ -132,9 +132,8 @@ class Session:
                                  for c in worker_cpu]
         # SYNs the kernel dropped because a listen queue was full (machine-wide; 1 s retransmits follow).
         m["listen_overflows"] = listen_overflows() - self._overflows
-        after = self._server_disconnects()
-        m["server_disconnects"] = {reason: n - self._disconnects.get(reason, 0)
-                                   for reason, n in after.items() if n - self._disconnects.get(reason, 0)}
+        # Counters only grow: the difference keeps the reasons that happened in this phase.
+        m["server_disconnects"] = dict(self._server_disconnects() - self._disconnects)
         m["participants"] = self.cfg.participants
         m["connected_after"] = sum(r["connected"] for r, _ in self.pool.each("progress", handles=self.pool.participants))
         # What the rest of the machine used meanwhile (other people's work on a shared box).

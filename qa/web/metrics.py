@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any, Callable
 
 from flask import Blueprint, Response
+from flask_socketio import SocketIO
 from sqlalchemy import func, select
 
 from ..domain.questions import STATUSES
@@ -51,10 +52,9 @@ acks = Counter()  # by Socket.IO event name and result (ok, error)
 # By python-engineio's reason ("client disconnect", "ping timeout", "transport close", ...):
 # a rise in "ping timeout" is a server too busy to read its clients' pongs within 20 s.
 disconnects = Counter()
-DISCONNECT_REASONS = ("client disconnect", "server disconnect", "ping timeout", "transport close",
-                      "transport error")
-for _reason in DISCONNECT_REASONS:
-    disconnects.declare(_reason)
+for _name, _reason in vars(SocketIO.reason).items():
+    if _name.isupper():
+        disconnects.declare(_reason)
 
 
 class LoopLag:

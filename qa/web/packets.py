@@ -42,12 +42,6 @@ class PreEncoded:
     def __init__(self, value: Any) -> None:
         self.text = json.dumps(value, separators=(",", ":"))
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PreEncoded) and other.text == self.text
-
-    def __hash__(self) -> int:
-        return hash(self.text)
-
     def __repr__(self) -> str:
         return f"PreEncoded({self.text[:40]!r}{'…' if len(self.text) > 40 else ''})"
 
