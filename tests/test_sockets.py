@@ -15,12 +15,14 @@ from typing import Any, Callable
 import pytest
 from socketio import packet
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.test import EnvironBuilder
 
 from conftest import received
 from qa.domain import events as events_domain
 from qa.extensions import db, socketio
 from qa.models import Event, Question
 from qa.web import broadcast
+from qa.web.sockets import SOCKETIO_PATH
 
 QUESTION_KEYS = {"id", "theme", "text", "name", "status", "votes", "live", "created_at"}
 # Documented additions: participant flags, a merged duplicate's target, a moderator's hints.
@@ -1076,6 +1078,22 @@ def test_events_leave_no_request_in_a_reference_cycle(room):
         gc.set_debug(0)
         gc.garbage.clear()
     assert not kinds & {"RequestContext", "Request", "AppContext", "traceback", "NotFound"}, kinds
+
+
+@pytest.mark.parametrize("transport, headers", [
+    ("polling", {}),
+    ("websocket", {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}),
+])
+def test_an_event_request_context_matches_its_route_without_an_exception(app, transport, headers):
+    """What Flask-SocketIO builds per event from the handshake's environ: its URL must match a
+    route, or Flask keeps a routing exception (and its traceback, in a cycle) on each event.
+    Werkzeug matches a WebSocket handshake only to a rule for WebSockets."""
+    environ = EnvironBuilder(path=SOCKETIO_PATH, query_string={"EIO": "4", "transport": transport},
+                             headers=headers).get_environ()
+    with app.request_context(environ) as ctx:
+        assert ctx.request.routing_exception is None
+        assert ctx.request.url_rule.endpoint == "socketio"
 
 
 def test_socketio_path_matches_a_route_that_says_what_it_is(app):

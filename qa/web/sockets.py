@@ -55,8 +55,12 @@ def init_app(app) -> None:
     # NotFound with its traceback on each event: frames and the request in a reference cycle,
     # ~57 objects per vote left for the cycle collector, whose pauses then reached 100-350 ms
     # in a vote storm (docs/benchmarks.md). The Socket.IO middleware answers this path before
-    # Flask does, so the view runs only if that middleware is missing.
+    # Flask does, so the view runs only if that middleware is missing. Werkzeug matches a
+    # WebSocket handshake only to a rule marked for WebSockets (else WebsocketMismatch, with
+    # the same cycle), so there are two rules: one for polling, one for the WebSocket transport.
     app.add_url_rule(SOCKETIO_PATH, "socketio", _no_socketio_here, methods=["GET", "POST"], strict_slashes=False)
+    app.add_url_rule(SOCKETIO_PATH, "socketio", _no_socketio_here, methods=["GET"], strict_slashes=False,
+                     websocket=True)
 
 
 def _no_socketio_here():
