@@ -39,6 +39,7 @@ class GroupCommit(Generic[Req, Res]):
         self._write = write
         self.max_batch = max_batch
         self.gather_rounds = 4
+        self.gather_seconds = 0.005  # past this, no further round
         self._queue: list[_Slot] = []
         self._lock = threading.Lock()
         self._leader: _Slot | None = None
@@ -92,12 +93,17 @@ class GroupCommit(Generic[Req, Res]):
         A SQLite write blocks the whole process under eventlet or gevent, so nothing can
         queue while it runs; yielding to the other green threads (or, with real threads,
         the GIL) for as long as the queue keeps growing, a few times at most, is what
-        lets a burst form a batch. Costs one switch when nobody is waiting.
+        lets a burst form a batch. Costs one switch when nobody is waiting. Under a steady
+        stream the queue grows every round, so rounds are also bounded in time: on a busy
+        server one trip round the hub takes milliseconds (it runs every ready green thread,
+        broadcasts included), and four of them per batch were most of a vote's wait
+        (docs/benchmarks.md, fifth pass).
         """
+        start = time.monotonic()
         for _ in range(self.gather_rounds):
             before = len(self._queue)
             time.sleep(0)
-            if len(self._queue) == before:
+            if len(self._queue) == before or time.monotonic() - start > self.gather_seconds:
                 return
 
     def _run(self, batch: list[_Slot]) -> None:

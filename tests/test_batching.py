@@ -1,9 +1,11 @@
 """Group commit: concurrent requests share writes, each gets its own result or the batch's error."""
 import threading
 import time
+import types
 
 import pytest
 
+from qa import batching
 from qa.batching import GroupCommit
 
 
@@ -97,3 +99,19 @@ def test_a_leader_interrupted_before_writing_hands_over_and_nobody_waits_for_eve
     assert sum(isinstance(e, Interrupted) for e in errors) == 1
     assert sorted(r for r, e in zip(results, errors) if e is None) == sorted(
         i for i, e in enumerate(errors) if e is None)
+
+
+@pytest.mark.parametrize("round_seconds, rounds", [(0.001, 4), (0.003, 2), (0.010, 1)])
+def test_gathering_under_a_steady_stream_is_bounded_in_rounds_and_in_time(monkeypatch, round_seconds, rounds):
+    # Each trip round the scheduler brings one more request: the queue never stops growing, so
+    # only the caps end the gathering (a busy server's trip round is what a waiting vote pays).
+    gc, clock, trips = GroupCommit(lambda batch: batch), [0.0], []
+
+    def sleep(_seconds):
+        trips.append(clock[0])
+        gc._queue.append(object())
+        clock[0] += round_seconds
+
+    monkeypatch.setattr(batching, "time", types.SimpleNamespace(sleep=sleep, monotonic=lambda: clock[0]))
+    gc._gather()
+    assert len(trips) == rounds
