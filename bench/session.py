@@ -26,6 +26,7 @@ from .servers import ADMIN_TOKEN, Monitor, Target
 from .workload import question_dict, vote_targets
 
 SCENARIOS = ("join", "fanout", "submit", "vote", "idle")
+QUIET_S = 2.5  # before a phase, nothing received for this long: longer than the app's 2 s `queue:order` batching
 MODERATOR, SCREEN = -1, -2  # client indices of the control worker's two clients
 now = time.time_ns
 
@@ -101,11 +102,27 @@ class Session:
 
     def _begin(self, name: str) -> None:
         self._rejoin(name)
+        self._quiet()
         self.pool.each("mark", handles=self.pool.all)
         self.hook("begin", name, self.target)
         self._overflows = listen_overflows()
         self._disconnects = self._server_disconnects()
         self.monitor.begin()
+
+    def _quiet(self, still_s: float = QUIET_S, limit_s: float = 15.0) -> None:
+        """Wait until no client has received anything for `still_s` (at most `limit_s`), so that
+        a phase measures its own load: the app's trailing broadcasts (a `queue:order` up to 2 s
+        after the fan-out's last approval) fell into the steady submissions and made their p99."""
+        deadline = time.monotonic() + limit_s
+        last, still_since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            seen = sum(n for r, _ in self.pool.each("progress", handles=self.pool.participants)
+                       for k, n in r.items() if k != "connected")
+            if seen != last:
+                last, still_since = seen, time.monotonic()
+            elif time.monotonic() - still_since >= still_s:
+                return
+            time.sleep(0.25)
 
     def _server_disconnects(self) -> collections.Counter:
         """Clients each server let go so far, by python-engineio's reason (summed over processes):
