@@ -375,7 +375,7 @@ class Session:
             if total != last:
                 last, stable_since = total, time.monotonic()
             if total >= sent or time.monotonic() - stable_since > 2.0 or time.monotonic() > deadline:
-                time.sleep(0.5)  # longer than the app's 0.25 s batching interval: the last counts are out
+                time.sleep(0.5)  # longer than the app's 0.3 s batching interval: the last counts are out
                 return self._stored()["votes"]
             time.sleep(0.2)
 

@@ -82,11 +82,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from .ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
 
+    queue = app.config["MESSAGE_QUEUE"]
+    shared = bool(queue and queue.startswith("redis"))  # several processes may share an event
     buckets = None
     if app.config["RATE_LIMITS"]:
-        queue = app.config["MESSAGE_QUEUE"]
-        buckets = RedisBuckets(queue) if queue and queue.startswith("redis") else MemoryBuckets()
+        buckets = RedisBuckets(queue) if shared else MemoryBuckets()
     app.extensions["qa_ratelimit"] = RateLimiter(buckets)
+    if shared:
+        from .web.pacing import RedisPace
+
+        app.extensions["qa_pace"] = RedisPace(queue)  # `votes` keep one pace between the processes
 
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -126,6 +126,35 @@ def test_a_flush_that_keeps_failing_is_given_up_after_its_retries(app):
     assert [items for _t, _k, items, _a in rec.calls] == [{"a"}] * 3
 
 
+def test_processes_sharing_a_pace_flush_in_turn_and_lose_nothing(app, redis_url):
+    """Two coalescers, as two processes behind Redis, fed at once: together at most one flush
+    per interval, and every item goes out exactly once, from one or the other."""
+    import uuid
+
+    from qa.web.pacing import RedisPace
+
+    app.extensions["qa_pace"] = RedisPace(redis_url, prefix=f"qa:test:{uuid.uuid4().hex[:8]}")
+    rec = Recorder()
+    a, b = Coalescer(0.2, rec, paced_as="votes"), Coalescer(0.2, rec, paced_as="votes")
+    try:
+        deadline, n = time.monotonic() + 1.5, 0
+        while time.monotonic() < deadline and n < 1000:
+            a.add(app, 5, 2 * n)  # even items from one process, odd from the other
+            b.add(app, 5, 2 * n + 1)
+            n += 1
+            time.sleep(0.01)
+        assert wait_until_idle(a) and wait_until_idle(b)
+        time.sleep(0.3)  # a look again after the last slot, if one was scheduled
+        assert wait_until_idle(a) and wait_until_idle(b)
+    finally:
+        app.extensions.pop("qa_pace").close()
+    sent = [(t, items) for t, _k, items, _app in rec.calls if items]
+    starts = [t for t, _ in sent]
+    assert all(later - earlier >= 0.2 - 0.03 for earlier, later in zip(starts, starts[1:])), starts
+    flat = [i for _, items in sent for i in items]
+    assert sorted(flat) == list(range(2 * n))  # all of them, none twice
+
+
 def wait_until_idle(c: Coalescer, timeout: float = WAIT) -> bool:
     deadline = time.monotonic() + timeout
     while not c.idle():

@@ -562,7 +562,7 @@ def test_votes_broadcast_reaches_everyone(room):
 
 
 def test_votes_are_coalesced(connect):
-    """A burst of votes yields at most one votes message per 0.25 s, ending on the true counts."""
+    """A burst of votes yields at most one votes message per VOTE_INTERVAL (0.3 s), ending on the true counts."""
     m, author = connect("moderator"), connect("participant")
     q1, q2 = make(author, m, "approved"), make(author, m, "approved")
     voters = [connect("participant") for _ in range(6)]
