@@ -60,11 +60,12 @@ class RedisPace:
         slot, shared = f"{self._prefix}:{name}:{key}", f"{self._prefix}:{name}:{key}:items"
         ms = max(1, int(interval * 1000))
         own = sorted(str(i) for i in items)
+        head, tail = own[:-ITEMS_PER_CALL], own[-ITEMS_PER_CALL:]
         try:
-            # Items beyond one call's worth join the shared set first (the slot is not tried for them).
-            for start in range(0, max(0, len(own) - ITEMS_PER_CALL), ITEMS_PER_CALL):
-                self._redis.sadd(shared, *own[start:start + ITEMS_PER_CALL])
-            reply = self._take(keys=[slot, shared], args=[ms, *own[-ITEMS_PER_CALL:]] if own else [ms])
+            # Items beyond one call's worth join the shared set first: the script's taker gets them too.
+            for start in range(0, len(head), ITEMS_PER_CALL):
+                self._redis.sadd(shared, *head[start:start + ITEMS_PER_CALL])
+            reply = self._take(keys=[slot, shared], args=[ms, *tail])
         except Exception:
             now = time.monotonic()
             if now - self._warned > WARN_EVERY:
