@@ -234,14 +234,16 @@ class Coalescer:
         self._scheduled: set[int] = set()
         self._last: dict[int, float] = {}
 
-    def add(self, app: Flask, key: int, item=None) -> None:
+    def add(self, app: Flask, key: int, item=None, wait: float | None = None) -> None:
+        """`wait`: seconds until the flush, instead of what is left of the interval since the last."""
         with self._lock:
             if item is not None:
                 self._pending[key].add(item)
             if key in self._scheduled:
                 return
             self._scheduled.add(key)
-            wait = max(0.0, self._last.get(key, 0.0) + self.interval - time.monotonic())
+            if wait is None:
+                wait = max(0.0, self._last.get(key, 0.0) + self.interval - time.monotonic())
         socketio.start_background_task(self._run, app, key, wait)
 
     def _run(self, app: Flask, key: int, wait: float) -> None:
@@ -260,7 +262,7 @@ class Coalescer:
                     # Another process sends next, with our items; look again when its slot frees
                     # in case it had sent before they were left for it.
                     if turn.retry_in is not None:
-                        self._again(app, key, turn.retry_in)
+                        self.add(app, key, wait=turn.retry_in)
                     return
                 items = turn.items
             with self._flushing, app.app_context():
@@ -279,13 +281,6 @@ class Coalescer:
         finally:
             with self._lock:
                 self._running -= 1
-
-    def _again(self, app: Flask, key: int, wait: float) -> None:
-        with self._lock:
-            if key in self._scheduled:
-                return
-            self._scheduled.add(key)
-        socketio.start_background_task(self._run, app, key, wait)
 
     def idle(self) -> bool:
         """Nothing scheduled and no flush running."""
