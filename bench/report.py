@@ -242,8 +242,9 @@ def headline(run: dict) -> list[str]:
 
 def generators(run: dict) -> list[str]:
     lines = ["| mode | server | phase | server CPU % | server waiting for a CPU % | "
-             "generator CPU % (each, max over runs) | other processes on the machine (cores) | note |",
-             "|---|---|---|---|---|---|---|---|"]
+             "generator CPU % (each, max over runs) | generator event-loop lag p99 / max (ms, worst generator, "
+             "median over runs) | other processes on the machine (cores) | note |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for group in ("sessions", "redis"):
         seen = []
         for s in run.get(group, []):
@@ -262,10 +263,24 @@ def generators(run: dict) -> list[str]:
                 server = statistics.median(p["server_cpu_pct"] for p in ps)
                 waited = statistics.median(p.get("server_runqueue_wait_pct", 0.0) for p in ps)
                 others = statistics.median(p.get("other_cores", 0.0) for p in ps)
+                lag = _lag(ps)
                 flag = "⚠ generator saturated" if max(each) > SATURATED else ""
                 lines.append(f"| {mode} | {target} | {phase} | {num(server)} | {num(waited)} | "
-                             f"{' / '.join(num(x) for x in each)} | {others:.2f} | {flag} |")
+                             f"{' / '.join(num(x) for x in each)} | {lag} | {others:.2f} | {flag} |")
     return lines
+
+
+def _lag(phases: list[dict]) -> str:
+    """The slowest generator's event-loop lag in each run (runs before it was measured: –), median of runs."""
+    p99s, maxes = [], []
+    for p in phases:
+        lags = [lag for lag in p.get("workers_lag_ms") or [] if lag and lag.get("n")]
+        if lags:
+            p99s.append(max(lag["p99"] for lag in lags))
+            maxes.append(max(lag["max"] for lag in lags))
+    if not p99s:
+        return "–"
+    return f"{num(statistics.median(p99s))} / {num(statistics.median(maxes))}"
 
 
 def redis_table(run: dict) -> list[str]:
@@ -352,7 +367,10 @@ def render(run: dict) -> str:
         lines += redis_table(run)
     lines += ["## Load generators and the machine", "",
               f"CPU of each generator process as a share of one core over the phase; above {SATURATED:.0f} % "
-              "the generator, not the server, may be what limits a figure. \"Waiting for a CPU\" is the time "
+              "the generator, not the server, may be what limits a figure. Its event-loop lag is how much "
+              "later than asked a 5 ms timer in the generator ran: a reply that reached a generator while it "
+              "was busy (reading a broadcast to its 1,000 clients, say) is stamped that much late, at any "
+              "average CPU. \"Waiting for a CPU\" is the time "
               "the server was ready to run but the scheduler ran something else (Linux schedstat), and "
               "\"other processes\" the cores the rest of the machine used meanwhile: on a shared machine "
               "these say how far a figure is the app's and how far the neighbours'.", ""]

@@ -147,6 +147,7 @@ class Session:
         m["workers_cpu_pct"] = [round(_cpu_pct(c), 1) for c in worker_cpu]
         m["workers_wait_pct"] = [round(100.0 * c.get("wait_s", 0.0) / c["wall_s"], 1) if c["wall_s"] else 0.0
                                  for c in worker_cpu]
+        m["workers_lag_ms"] = [c.get("lag_ms") for c in worker_cpu]
         # SYNs the kernel dropped because a listen queue was full (machine-wide; 1 s retransmits follow).
         m["listen_overflows"] = listen_overflows() - self._overflows
         # Counters only grow: the difference keeps the reasons that happened in this phase.

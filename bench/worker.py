@@ -6,19 +6,26 @@ Every time stamp is `time.time_ns()`, the one clock all processes on the
 machine share, so a send stamped here and a receive stamped in another worker
 make a latency. Each reply carries this process's CPU use since the last
 `mark`, so a saturated generator shows up in the report instead of passing for
-a slow server.
+a slow server; and how late its event loop ran what was due (`lag`): a generator
+busy for 200 ms after a broadcast reads every reply that arrived meanwhile 200 ms
+late, at any average CPU, and that delay is in the latencies it reports.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
+import gc
+import json
 import os
 import resource
 import time
 import traceback
 from typing import Any
 
+from . import stats
+
 now = time.time_ns
+LAG_TICK = 0.005  # seconds: the lag probe asks to run again after this long
 
 
 def _raise_nofile() -> None:
@@ -57,6 +64,7 @@ class Worker:
         self.mark_cpu = time.process_time()
         self.mark_wall = time.monotonic()
         self.mark_wait = _runqueue_wait()
+        self.lags_ns: list[int] = []  # how much later than asked the lag probe ran, since the mark
         self._reset_logs()
 
     def _reset_logs(self) -> None:
@@ -70,6 +78,7 @@ class Worker:
         import aiohttp
 
         loop = asyncio.get_running_loop()
+        probe = asyncio.create_task(self._probe_lag())
         # One HTTP session for all clients: no cookie sharing, no pool cap on sockets.
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                           cookie_jar=aiohttp.DummyCookieJar())
@@ -90,20 +99,30 @@ class Worker:
                 reply["cpu"] = self._cpu()
                 self.conn.send(reply)
         finally:
+            probe.cancel()
             await self._disconnect_all(200)
             await self.http.close()
 
     def _cpu(self) -> dict:
         return {"cpu_s": time.process_time() - self.mark_cpu, "wall_s": time.monotonic() - self.mark_wall,
-                "wait_s": _runqueue_wait() - self.mark_wait}
+                "wait_s": _runqueue_wait() - self.mark_wait, "lag_ms": stats.summary_ms(self.lags_ns)}
+
+    async def _probe_lag(self) -> None:
+        while True:
+            asked = time.monotonic_ns() + int(LAG_TICK * 1e9)
+            await asyncio.sleep(LAG_TICK)
+            self.lags_ns.append(max(0, time.monotonic_ns() - asked))
 
     # -- clients ----------------------------------------------------------------------------
 
     def _new_client(self, index: int, role: str, sampled: bool) -> Client:
         import socketio
 
+        # The standard json module as is: python-engineio's default wraps it with a Python hook per
+        # integer (a guard against huge numbers from untrusted peers), a quarter of a generator's CPU
+        # in a vote storm, where every `votes` message is a dict of counts to 1,000 clients.
         sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=self.http,
-                                   request_timeout=30)
+                                   request_timeout=30, json=json)
         c = Client(index, role, sio, sampled)
         updates, votes_log, events = self, self, self  # looked up at call time: logs are reset
 
@@ -212,10 +231,14 @@ class Worker:
     # -- measurement windows ----------------------------------------------------------------
 
     async def op_mark(self) -> None:
+        # What exists now (the clients) lives through the phase: out of every collection in it.
+        gc.collect()
+        gc.freeze()
         self._reset_logs()
         self.mark_cpu = time.process_time()
         self.mark_wall = time.monotonic()
         self.mark_wait = _runqueue_wait()
+        self.lags_ns = []
 
     async def op_progress(self) -> dict:
         return {**self.events, "connected": sum(1 for c in self.clients.values() if c.sio.connected)}
@@ -355,4 +378,8 @@ def main(conn: Any, name: str, nice: int = 0) -> None:
     # Closing 2,000 clients makes each library say so; the counts, not the logs, are the result.
     for name in ("engineio.client", "socketio.client", "aiohttp", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # A collection walks every object it is not told to skip; with 1,000 clients the default young
+    # generation (700) made 5-20 ms pauses many times a second and a full one took 130 ms, all of it
+    # in the latencies this process stamps. As the app's server does (run.py): fewer, after a freeze.
+    gc.set_threshold(50_000, 20, 10)
     asyncio.run(Worker(conn, name).serve())
