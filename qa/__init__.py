@@ -9,6 +9,7 @@ from flask import Flask
 
 from .extensions import db, socketio
 from .settings import load_settings
+from .web.contexts import App
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD = 64 * 1024  # bytes, for HTTP bodies and Socket.IO messages alike
@@ -18,7 +19,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` may carry QA_ENV (a stand-in for os.environ),
     INSTANCE_PATH, and any Flask config key to override."""
     test_config = dict(test_config or {})
-    app = Flask(
+    app = App(
         __name__,
         instance_path=test_config.pop("INSTANCE_PATH", None)
         or os.environ.get("QA_INSTANCE_PATH")

@@ -6,6 +6,7 @@ payload of the group checked in it (the assertion names the payload at fault).
 """
 from __future__ import annotations
 
+import collections
 import gc
 import time
 import uuid
@@ -1061,10 +1062,12 @@ def by_id_status(app, qid: int) -> str:
 
 
 def test_events_leave_no_request_in_a_reference_cycle(room):
-    """Each Socket.IO event runs in a Flask request context; none may be left for the cycle
-    collector (a NotFound kept on every event made its pauses reach 350 ms in a vote storm)."""
+    """Each Socket.IO event runs in a Flask request context; nothing of it may be left for the
+    cycle collector, whose pauses grew with it in a vote storm: a NotFound kept on every event
+    (pauses up to 350 ms), then Werkzeug's matcher closure, 8 objects per event (50-80 ms)."""
     qid = make(room["p"], room["m"], "approved")
     voters = [room["p"], room["p2"]]
+    events = 0
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
@@ -1072,12 +1075,13 @@ def test_events_leave_no_request_in_a_reference_cycle(room):
             for p in voters:
                 assert p.emit("question:vote", {"id": qid}, callback=True)["ok"]
                 assert p.emit("question:vote", {"id": qid, "up": False}, callback=True)["ok"]
+                events += 2
         gc.collect()
-        kinds = {type(o).__qualname__ for o in gc.garbage}
+        left = collections.Counter(type(o).__qualname__ for o in gc.garbage)
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
-    assert not kinds & {"RequestContext", "Request", "AppContext", "traceback", "NotFound"}, kinds
+    assert sum(left.values()) < events, left  # 8 per event before qa/web/contexts.py, 0 since
 
 
 @pytest.mark.parametrize("transport, headers", [
