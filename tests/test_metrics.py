@@ -11,6 +11,7 @@ from conftest import make_env
 from live_server import free_port
 from qa import create_app
 from qa.extensions import db
+from qa.web import metrics
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"'
@@ -155,6 +156,16 @@ def test_metrics_follow_activity(client, connect):
         value(before, "qa_socket_disconnects_total", reason="client disconnect") + 3
     assert value(gone, "qa_socket_disconnects_total", reason="ping timeout") == \
         value(before, "qa_socket_disconnects_total", reason="ping timeout")
+
+
+def test_handled_grows_with_every_ack_and_broadcast(connect):
+    """What run.py's collect_when_quiet reads to tell a quiet server from a busy one."""
+    p = connect("participant")
+    before = metrics.handled()
+    ack = p.emit("question:submit", {"client_id": uuid.uuid4().hex, "theme": "finance",
+                                     "text": "Are cross-border fees coming down?"}, callback=True)
+    assert ack["ok"], ack
+    assert metrics.handled() > before  # the ack at once; `question:new` to the moderators follows
 
 
 def test_event_loop_lag_is_measured(client):

@@ -32,6 +32,34 @@ def test_collector_is_tuned_for_a_long_lived_server():
     assert frozen > 1_000  # every module, class and function loaded by then (here: run.py alone)
 
 
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("young, expected", [(10_000, [1, 1]), (9_999, [])])
+def test_young_objects_are_collected_when_no_event_was_handled(monkeypatch, young, expected):
+    """A burst's leftovers are collected in the next pause of the traffic, not in the next burst."""
+    import gc
+
+    import run
+
+    collected: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or 0)
+    monkeypatch.setattr(gc, "get_count", lambda: (young, 0, 0))
+    handled = iter([0, 4, 9, 9, 9])  # read at start, then after each look: busy, busy, quiet, quiet
+    looks: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        looks.append(seconds)
+        if len(looks) > 4:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run.collect_when_quiet(sleep, lambda: next(handled))
+    assert looks == [run.QUIET_CHECK] * 5
+    assert run.QUIET_YOUNG == 10_000 and collected == expected
+
+
 def env_for(tmp_path, **extra):
     env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "s",
            "QA_ADMIN_TOKEN": ADMIN_TOKEN, "QA_MESSAGE_QUEUE": ""}

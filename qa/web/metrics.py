@@ -88,6 +88,11 @@ class LoopLag:
 lag = LoopLag()
 
 
+def handled() -> int:
+    """Socket.IO events acked and broadcasts sent so far by this process (run.py: is it quiet?)."""
+    return sum(n for _, n in acks.samples()) + sum(n for _, n in emits.samples())
+
+
 def counted_acks(name: str, run: Callable[..., dict]) -> Callable[..., dict]:
     """Wrap a Socket.IO handler whose return value is its ack, counting ok and error acks."""
     acks.declare(name, "ok")
