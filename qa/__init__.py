@@ -80,6 +80,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    from .web import inbound
+
+    inbound.guard(socketio.server)  # no client event runs the server's own handlers (connect, …)
 
     from .ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
 

@@ -983,6 +983,48 @@ def test_unknown_event_name(connect):
             assert name in error["message"]
 
 
+def _metrics(client) -> str:
+    return client.get("/metrics").get_data(as_text=True)
+
+
+def test_client_cannot_run_the_servers_lifecycle_handlers(app, client, connect, event):
+    """Events a client names `connect`, `disconnect` or `*` are refused, and change nothing:
+    not the head count the desk sees, not the per-address count, not /metrics' labels."""
+    p = connect("participant")
+    other = connect("participant")
+    before = broadcast.presence.counts(event["id"])
+    assert before["participants"] == 2
+    auth = {"event": event["code"], "role": "participant"}
+    for i in range(50):
+        # Flask-SocketIO reads a connect's auth as its second argument: both shapes.
+        for args in ((auth,), ({}, auth)):
+            error = assert_error(p.emit("connect", *args, callback=True), "bad_request")
+            assert "connect" in error["message"]
+        assert_error(p.emit("disconnect", f"hostile reason {i}", callback=True), "bad_request")
+        assert_error(p.emit("*", other.eio_sid, {"id": 1}, callback=True), "bad_request")
+    assert broadcast.presence.counts(event["id"]) == before
+    assert p.is_connected() and other.is_connected()
+    # The same socket still works, and its real departure is counted once, with a real reason.
+    assert ask(p)["status"] == "pending"
+    p.disconnect()
+    assert broadcast.presence.counts(event["id"])["participants"] == 1
+    text = _metrics(client)
+    assert "hostile reason" not in text
+    reasons = {line.split('reason="')[1].split('"')[0] for line in text.splitlines()
+               if line.startswith("qa_socket_disconnects_total{")}
+    assert reasons <= {"client disconnect", "server disconnect", "ping timeout", "transport close",
+                       "transport error", "unknown"}
+
+
+@pytest.mark.parametrize("name", [123, None, {"a": 1}, ["x"], 1.5, True])
+def test_event_names_that_are_not_strings_are_refused(connect, event, name):
+    """A packet whose event name is not a string gets a clear error ack, and no traceback."""
+    p = connect("participant")
+    error = assert_error(p.emit(name, {"id": 1}, callback=True), "bad_request", name)
+    assert "name" in error["message"]
+    assert broadcast.presence.counts(event["id"])["participants"] == 1
+
+
 # --- isolation between events ----------------------------------------------------------
 
 

@@ -340,8 +340,11 @@ class Presence:
         self.announcer = Coalescer(PRESENCE_INTERVAL, self._announce)
 
     def join(self, sid: str, client: Client, max_per_address: int = 0) -> bool:
-        """Count a new socket; False (and not counted) if its address already has too many."""
+        """Count a new socket; False (and not counted) if its address already has too many.
+        A socket is counted once, however often this is called for it."""
         with self._lock:
+            if sid in self.clients:
+                return True
             if client.address and max_per_address and self._by_address[client.address] >= max_per_address:
                 return False
             self.clients[sid] = client
