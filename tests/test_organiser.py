@@ -37,7 +37,7 @@ def test_create_is_a_draft_with_the_default_themes_and_their_colours(session):
 
 def test_default_themes_sent_as_the_console_sends_them_keep_their_french_and_spanish(session):
     """The console always sends the theme list; unchanged defaults keep their translations."""
-    themes = organiser.default_themes()
+    themes = [{k: v for k, v in t.items() if k != "translations"} for t in organiser.default_themes()]
     themes[1] = {**themes[1], "label": "Money matters"}  # renamed: its translations no longer fit
     ev = organiser.create_event(session, {"title": "Session 2", "themes": themes})
     copy = organiser.duplicate_event(session, ev.id)
@@ -150,10 +150,90 @@ def test_edit_themes_reorders_renames_adds_and_removes_keeping_rows(session):
         {"key": "trade-facilitation", "label": "Trade facilitation"},
         {"label": "Logistics"},
     ]})
+    # "finance" had no questions: renamed to "Money", its key follows the new label.
     assert [(t.key, t.position) for t in ev.themes] == [
-        ("finance", 0), ("trade-facilitation", 1), ("logistics", 2)]
+        ("money", 0), ("trade-facilitation", 1), ("logistics", 2)]
     assert ev.themes[0].id == finance_id and ev.themes[0].label == "Money" and ev.themes[0].colour == "#000000"
     assert count(session, Theme, Theme.event_id == ev.id) == 3
+
+
+def test_a_renamed_theme_keeps_its_key_while_questions_use_it(session):
+    ev = opened(session, {"title": "T"})
+    ask(session, ev, "About money?", theme="finance")
+    events.update_event(session, ev.id, {"active_theme": "digitalization"})
+    themes = [{"key": t.key, "label": t.label} for t in ev.themes]
+    themes[1]["label"] = "Money"            # has a question: keeps "finance"
+    themes[2]["label"] = "Digital trade"    # none: becomes "digital-trade", and stays the active theme
+    themes[3]["label"] = "Trade facilitation"  # the same label as another: a free key
+    ev = organiser.edit_event(session, ev.id, {"themes": themes})
+    assert [t.key for t in ev.themes] == ["trade-facilitation", "finance", "digital-trade", "trade-facilitation-2"]
+    assert ev.active_theme == "digital-trade"
+    # A new label that makes the same key changes nothing.
+    themes = [{"key": t.key, "label": t.label} for t in ev.themes]
+    themes[2]["label"] = "Digital Trade!"
+    ev = organiser.edit_event(session, ev.id, {"themes": themes})
+    assert ev.themes[2].key == "digital-trade"
+
+
+def _texts(ev: Event) -> dict:
+    return events.event_to_dict(ev)["translations"]
+
+
+def test_translations_entered_per_theme_and_for_the_title(session):
+    ev = organiser.create_event(session, {
+        "title": "Trade talk",
+        "translations": {"fr": {"title": "Débat commercial"}, "es": {"title": "Debate comercial"}},
+        "themes": [
+            {"label": "Ports", "prompt": "Which ports?",
+             "translations": {"fr": {"label": "Ports", "prompt": "Quels ports ?"}, "es": {"label": "Puertos"}}},
+            {"label": "Other"},
+        ],
+    })
+    assert _texts(ev) == {
+        "fr": {"title": "Débat commercial", "themes": {"ports": {"label": "Ports", "prompt": "Quels ports ?"}}},
+        "es": {"title": "Debate comercial", "themes": {"ports": {"label": "Puertos"}}},
+    }
+    fr = events.event_to_dict(ev, "fr")
+    assert fr["title"] == "Débat commercial" and [t["label"] for t in fr["themes"]] == ["Ports", "Other"]
+    assert events.event_to_dict(ev, "es")["themes"][0]["prompt"] == "Which ports?"  # falls back
+
+    # Edited: the theme is renamed (its translations go with it), French title cleared, Spanish kept.
+    ev = organiser.edit_event(session, ev.id, {
+        "translations": {"fr": {"title": ""}},
+        "themes": [{"key": "ports", "label": "Harbours",
+                    "translations": {"fr": {"label": "Havres"}, "es": {"label": "Puertos", "prompt": "¿Cuáles?"}}},
+                   {"key": "other", "label": "Other"}],
+    })
+    assert [t.key for t in ev.themes] == ["harbours", "other"]
+    assert _texts(ev) == {
+        "fr": {"themes": {"harbours": {"label": "Havres"}}},
+        "es": {"title": "Debate comercial", "themes": {"harbours": {"label": "Puertos", "prompt": "¿Cuáles?"}}},
+    }
+    # The API's top-level object reaches a theme by its key, leaving the other language alone.
+    ev = organiser.edit_event(session, ev.id, {"translations": {"fr": {"themes": {"other": {"label": "Autre"}}}}})
+    assert _texts(ev)["fr"]["themes"]["other"] == {"label": "Autre"}
+    assert _texts(ev)["es"]["title"] == "Debate comercial"
+
+
+@pytest.mark.parametrize("payload", [
+    {"translations": {"de": {"title": "Handel"}}},
+    {"translations": {"fr": {"title": 3}}},
+    {"translations": {"fr": {"themes": {"nope": {"label": "X"}}}}},
+    {"themes": [{"key": "a", "label": "A", "translations": {"fr": {"label": "x" * 121}}}]},
+    {"themes": [{"key": "a", "label": "A", "translations": {"it": {"label": "A"}}}]},
+    {"themes": [{"key": "a", "label": "A", "translations": "A"}]},
+])
+def test_bad_translations_are_refused_and_change_nothing(session, payload):
+    ev = organiser.create_event(session, {"title": "Kept", "translations": {"fr": {"title": "Gardé"}}})
+    with pytest.raises(DomainError) as err:
+        organiser.edit_event(session, ev.id, payload)
+    assert err.value.message
+    with pytest.raises(DomainError):
+        organiser.create_event(session, {"title": "New", **payload})
+    session.expire_all()
+    ev = session.get(Event, ev.id)
+    assert _texts(ev)["fr"]["title"] == "Gardé" and len(ev.themes) == 4
+    assert count(session, Event) == 1
 
 
 def test_a_theme_with_questions_can_be_hidden_not_deleted(session):
@@ -281,3 +361,12 @@ def test_delete_removes_every_row_and_nothing_else(session):
     assert count(session, QuestionHistory, QuestionHistory.question_id.in_(ids)) == 0
     assert count(session, BlockedParticipant, BlockedParticipant.event_id == ev.id) == 0
     assert count(session, Question) == 1 and count(session, Theme, Theme.event_id == other.id) == 4
+
+
+def test_a_copy_keeps_the_organisers_translations(session):
+    ev = organiser.create_event(session, {
+        "title": "Talk", "translations": {"es": {"title": "Charla"}},
+        "themes": [{"label": "Ports", "translations": {"fr": {"label": "Havres"}}}],
+    })
+    copy = organiser.duplicate_event(session, ev.id)
+    assert _texts(copy) == {"es": {"title": "Charla"}, "fr": {"themes": {"ports": {"label": "Havres"}}}}

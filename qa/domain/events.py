@@ -146,8 +146,10 @@ def open_theme_keys(event: Event) -> list[str]:
     return [t.key for t in event.themes if not t.hidden]
 
 
-def event_to_dict(event: Event) -> dict:
-    return {
+def event_to_dict(event: Event, lang: str | None = None) -> dict:
+    """The event as clients get it; with `lang`, its title and themes in that language where
+    the organiser gave them (the original otherwise), every translation still under "translations"."""
+    out = {
         "code": event.code,
         "title": event.title,
         "themes": [
@@ -163,6 +165,7 @@ def event_to_dict(event: Event) -> dict:
         "limits": {"text": TEXT_LIMIT, "name": NAME_LIMIT},
         "translations": translations.of_event(event),
     }
+    return translations.localize(out, lang) if lang in translations.TRANSLATED else out
 
 
 def update_event(session: Session, event_id: int, payload: Any) -> Event:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import BlockedParticipant, Event, Question, QuestionHistory, Theme, Vote, utcnow
 from . import events as events_domain
+from . import translations
 from .errors import N_, DomainError
 from .questions import iso
 from .transactions import begin_write
@@ -27,14 +28,15 @@ STATUSES = ("draft", "open", "closed", "archived")
 QUESTION_STATUSES = ("pending", "approved", "answered", "rejected")
 DESCRIPTION_LIMIT = 2000
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-EDITABLE = ("title", "description", "starts_at", "themes", "moderation", "names")
+EDITABLE = ("title", "description", "starts_at", "themes", "moderation", "names", "translations")
 COPY_SUFFIX = " (copy)"
 
 
 def default_themes() -> list[dict]:
     """The four default themes with their colours, as a new event's form starts."""
     return [
-        {**t, "colour": events_domain.default_colour(i), "hidden": False}
+        {**t, "colour": events_domain.default_colour(i), "hidden": False,
+         "translations": translations.DEFAULT_THEME_TRANSLATIONS.get(t["key"], {})}
         for i, t in enumerate(events_domain.DEFAULT_THEMES)
     ]
 
@@ -128,15 +130,20 @@ def create_event(session: Session, payload: Any) -> Event:
     submissions_open?}; a draft (submissions closed) unless submissions_open is true. Commits."""
     payload = require_object(payload)
     themes = _with_keys(payload.get("themes"))
-    event = events_domain.build_event(
-        session, {"title": payload.get("title"), "themes": themes, "moderation": payload.get("moderation", "pre")}
-    )
+    event = events_domain.build_event(session, {
+        "title": payload.get("title"), "themes": themes, "moderation": payload.get("moderation", "pre"),
+        "translations": payload.get("translations"),
+    })
     extras = _theme_extras(themes) if themes is not None else [
         {"colour": t["colour"], "hidden": False} for t in default_themes()
     ]
+    own_texts = _own_theme_texts(themes) if themes is not None else []
     values = _fields(payload)
     for theme, extra in zip(event.themes, extras):
         theme.colour, theme.hidden = extra["colour"], extra["hidden"]
+    for theme, texts in zip(event.themes, own_texts):
+        if texts is not None:  # sent inside the theme: wins over the defaults' and the top-level object
+            theme.translations = translations.dumps(texts)
     for name, value in values.items():
         setattr(event, name, value)
     event.submissions_open = payload.get("submissions_open") is True
@@ -154,13 +161,61 @@ def theme_question_counts(session: Session, event_id: int) -> dict[str, int]:
     return {theme: n for theme, n in rows}
 
 
-def _apply_themes(session: Session, event: Event, raw: Any) -> None:
-    """Replace the event's themes with `raw`, keeping each kept key's row (and its questions)."""
+def _own_theme_texts(raw: list) -> list[dict | None]:
+    """Each theme's own "translations" (None where the theme sent none), checked."""
+    return [
+        translations.theme_texts(item.get("translations"), f"themes[{i}]")
+        if isinstance(item, dict) and "translations" in item else None
+        for i, item in enumerate(raw)
+    ]
+
+
+def _free_key(wanted: str, taken: set[str]) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`… if another theme has it."""
+    if wanted not in taken:
+        return wanted
+    for n in range(2, 100):
+        candidate = f"{wanted[:36]}-{n}"
+        if candidate not in taken:
+            return candidate
+    raise DomainError("invalid", "Theme key “%(key)s” is used twice.", "themes", key=wanted)
+
+
+def _merge_texts(stored: str | None, given: dict[str, dict[str, str]], langs: set[str]) -> str | None:
+    """Stored JSON translations with the languages in `langs` replaced by `given`'s (dropped if blank)."""
+    kept = {lang: texts for lang, texts in translations.loads(stored).items() if lang not in langs}
+    kept.update({lang: texts for lang, texts in given.items() if texts})
+    return translations.dumps(kept)
+
+
+def _mentioned(raw: Any) -> tuple[set[str], dict[str, set[str]]]:
+    """Which languages a top-level translations object names for the title, and for each theme key."""
+    event_langs: set[str] = set()
+    theme_langs: dict[str, set[str]] = {}
+    for lang, texts in (raw or {}).items():
+        if not isinstance(texts, dict):
+            continue
+        event_langs.add(lang)
+        for key in texts.get("themes") or {}:
+            theme_langs.setdefault(key, set()).add(lang)
+    return event_langs, theme_langs
+
+
+def _apply_themes(session: Session, event: Event, raw: Any, top_texts: dict | None = None,
+                  top_langs: dict[str, set[str]] | None = None) -> None:
+    """Replace the event's themes with `raw`, keeping each kept key's row (and its questions).
+
+    A kept theme whose label changed and that has no questions gets a key made from its new
+    label (the key shows in links like ?theme= and in exports, so it should say what the theme
+    is); one with questions keeps its key, which they refer to.
+    """
     if raw is None:
         raise DomainError("invalid", "'themes' must be a non-empty list.", "themes")
     raw = _with_keys(raw)
     checked = events_domain._validate_themes(raw)  # the same rules as when creating
     extras = _theme_extras(raw)
+    own_texts = _own_theme_texts(raw)
+    top_texts, top_langs = top_texts or {}, top_langs or {}
     counts = theme_question_counts(session, event.id)
     wanted = {t["key"] for t in checked}
     for theme in event.themes:
@@ -171,13 +226,31 @@ def _apply_themes(session: Session, event: Event, raw: Any) -> None:
                 "themes", label=theme.label, count=counts[theme.key],
             )
     existing = {t.key: t for t in event.themes}
+    # Never reuse a key still on a row: a theme being removed is deleted after the others are updated.
+    taken = wanted | set(existing)
+    renamed: dict[str, str] = {}
     kept = []
-    for position, (values, extra) in enumerate(zip(checked, extras)):
-        theme = existing.get(values["key"]) or Theme(key=values["key"])
+    for position, (values, extra, texts) in enumerate(zip(checked, extras, own_texts)):
+        sent_key = values["key"]
+        theme = existing.get(sent_key)
+        if theme is None:
+            theme = Theme(key=sent_key)
+        elif theme.label != values["label"] and not counts.get(sent_key):
+            fitting = key_from_label(values["label"])
+            if fitting != sent_key:
+                theme.key = _free_key(fitting, taken)
+                taken.add(theme.key)
+                renamed[sent_key] = theme.key
         theme.label, theme.prompt, theme.position = values["label"], values["prompt"], position
         theme.colour, theme.hidden = extra["colour"], extra["hidden"]
+        if texts is not None:
+            theme.translations = translations.dumps(texts)
+        elif sent_key in top_langs:
+            theme.translations = _merge_texts(theme.translations, top_texts.get(sent_key, {}), top_langs[sent_key])
         kept.append(theme)
     event.themes = kept  # delete-orphan removes the themes left out
+    if event.active_theme in renamed:
+        event.active_theme = renamed[event.active_theme]
     visible = {t.key for t in kept if not t.hidden}
     if event.active_theme not in visible:
         event.active_theme = None
@@ -188,7 +261,8 @@ def edit_event(session: Session, event_id: int, payload: Any) -> Event:
     payload = require_object(payload)
     if not set(EDITABLE) & payload.keys():
         raise DomainError(
-            "bad_request", "Nothing to change: send title, description, starts_at, themes, moderation or names."
+            "bad_request",
+            "Nothing to change: send title, description, starts_at, themes, moderation, names or translations.",
         )
     values = _fields(payload)
     if "title" in payload:
@@ -200,8 +274,23 @@ def edit_event(session: Session, event_id: int, payload: Any) -> Event:
     begin_write(session, event_id)
     event = session.get(Event, event_id)
     try:
+        top_texts: dict = {}
+        event_langs: set[str] = set()
+        theme_langs: dict[str, set[str]] = {}
+        if "translations" in payload:
+            sent = _with_keys(payload.get("themes")) if "themes" in payload else None
+            keys = ([t.get("key") for t in sent if isinstance(t, dict)] if isinstance(sent, list)
+                    else [t.key for t in event.themes])
+            event_texts, top_texts = translations.validate(payload["translations"], keys, [])
+            event_langs, theme_langs = _mentioned(payload["translations"])
+            event.translations = _merge_texts(event.translations, event_texts, event_langs)
         if "themes" in payload:
-            _apply_themes(session, event, payload["themes"])
+            _apply_themes(session, event, payload["themes"], top_texts, theme_langs)
+        else:
+            for theme in event.themes:
+                if theme.key in theme_langs:
+                    theme.translations = _merge_texts(theme.translations, top_texts.get(theme.key, {}),
+                                                      theme_langs[theme.key])
     except DomainError:
         session.rollback()
         raise
@@ -259,11 +348,13 @@ def duplicate_event(session: Session, event_id: int) -> Event:
     source = session.get(Event, event_id)
     title = source.title[: events_domain.TITLE_LIMIT - len(COPY_SUFFIX)] + COPY_SUFFIX
     themes = [
-        {"key": t.key, "label": t.label, "prompt": t.prompt, "colour": t.colour}
+        {"key": t.key, "label": t.label, "prompt": t.prompt, "colour": t.colour,
+         "translations": translations.loads(t.translations)}
         for t in source.themes if not t.hidden
     ]
     return create_event(session, {
         "title": title,
+        "translations": translations.loads(source.translations),
         "description": source.description,
         "themes": themes or None,
         "moderation": source.moderation,
@@ -355,6 +446,7 @@ def event_summary(event: Event, counts: dict[str, int], theme_counts: dict[str, 
             for i, t in enumerate(event.themes)
         ],
         "counts": counts,
+        "translations": translations.of_event(event),
         "created_at": iso(event.created_at),
         "archived_at": iso(event.archived_at) if event.archived_at else None,
     }

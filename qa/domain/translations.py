@@ -133,6 +133,25 @@ def validate(raw: Any, theme_keys: list[str], default_keys: list[str]) -> tuple[
     return event, themes
 
 
+def theme_texts(raw: Any, where: str = "themes") -> dict[str, dict[str, str]]:
+    """One theme's own translations as the console and /api/admin send them inside the theme:
+    {"fr": {"label", "prompt"}, "es": …}; blank texts are dropped."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DomainError("bad_request", "'%(where)s' must be an object keyed by language.", "themes",
+                          where=where + ".translations")
+    out: dict[str, dict[str, str]] = {}
+    for lang, texts in raw.items():
+        if lang not in TRANSLATED:
+            raise DomainError("invalid", "Translations can be given in “fr” and “es”, not “%(lang)s”.",
+                              "themes", lang=str(lang)[:20])
+        kept = _texts(texts, THEME_FIELDS, f"{where}.translations.{lang}")
+        if kept:
+            out[lang] = kept
+    return out
+
+
 def dumps(translations: dict) -> str | None:
     return json.dumps(translations, ensure_ascii=False, sort_keys=True) if translations else None
 
