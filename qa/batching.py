@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 Req = TypeVar("Req")
 Res = TypeVar("Res")
@@ -34,9 +34,16 @@ class _Slot(Generic[Req]):
 
 
 class GroupCommit(Generic[Req, Res]):
-    def __init__(self, write: Callable[[list[Req]], list[Res]], max_batch: int = 500) -> None:
-        """`write(requests)` returns one result per request, in order, or raises for all."""
+    def __init__(self, write: Callable[[list[Req]], list[Res]], max_batch: int = 500,
+                 shared_failures: tuple[type[BaseException], ...] = ()) -> None:
+        """`write(requests)` returns one result per request, in order, or raises for all.
+
+        A batch that raises is written again in halves, down to the request that fails, so
+        one bad request fails alone and the others are stored (see `_write_apart`); except
+        for `shared_failures` (a database that is down or busy), which every request of
+        the batch gets at once, since writing them apart would only fail them one by one."""
         self._write = write
+        self.shared_failures = shared_failures
         self.max_batch = max_batch
         self.gather_rounds = 4
         self.gather_seconds = 0.005  # past this, no further round
@@ -110,14 +117,25 @@ class GroupCommit(Generic[Req, Res]):
         self.batches += 1
         self.requests += len(batch)
         try:
+            outcomes = self._write_apart(batch)
+        except BaseException as exc:  # every waiter learns of the failure; none waits forever
+            outcomes = [(None, exc)] * len(batch)
+        for s, (result, error) in zip(batch, outcomes):
+            s.result, s.error, s.done = result, error, True
+            s.wake.set()
+
+    def _write_apart(self, batch: list[_Slot]) -> list[tuple[Any, BaseException | None]]:
+        """(result, error) per slot. One participant's malformed request (a value its checks
+        let through, then the database refused) used to fail the whole group: every honest
+        request written with it was answered `internal`. Halving the failed part instead
+        finds the bad ones in about 2·log2(n) writes each, and everyone else is stored."""
+        try:
             results = self._write([s.request for s in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"group commit: {len(results)} results for {len(batch)} requests")
-        except BaseException as exc:  # every waiter learns of the failure; none waits forever
-            for s in batch:
-                s.error, s.done = exc, True
-                s.wake.set()
-            return
-        for s, result in zip(batch, results):
-            s.result, s.done = result, True
-            s.wake.set()
+        except Exception as exc:
+            if len(batch) == 1 or isinstance(exc, self.shared_failures):
+                return [(None, exc)] * len(batch)
+            half = len(batch) // 2
+            return self._write_apart(batch[:half]) + self._write_apart(batch[half:])
+        return [(result, None) for result in results]

@@ -73,6 +73,42 @@ def test_a_failed_write_fails_every_request_in_it_and_the_next_one_is_fresh():
     assert gc.submit(2) == 2
 
 
+def _slow_write_refusing(bad, error=ValueError, writes=None):
+    def write(batch):
+        if writes is not None:
+            writes.append(list(batch))
+        time.sleep(0.02)  # a commit: the others queue up meanwhile
+        if any(x in bad for x in batch):
+            raise error(f"cannot store {sorted(set(batch) & bad)}")
+        return [x * 10 for x in batch]
+    return write
+
+
+def test_a_bad_request_fails_alone_and_everyone_written_with_it_is_stored():
+    """One malformed request among honest ones: it gets its error, each of the others its
+    own result, and every honest request is written exactly once."""
+    writes = []
+    gc = GroupCommit(_slow_write_refusing({3, 17}, writes=writes))
+    results, errors = run_concurrently(24, gc.submit)
+    assert [i for i, e in enumerate(errors) if e is not None] == [3, 17]
+    assert all(isinstance(errors[i], ValueError) and str(i) in str(errors[i]) for i in (3, 17))
+    assert [r for i, r in enumerate(results) if i not in (3, 17)] == [i * 10 for i in range(24) if i not in (3, 17)]
+    stored = [x for batch in writes if not {3, 17} & set(batch) for x in batch]
+    assert sorted(stored) == [i for i in range(24) if i not in (3, 17)]
+
+
+def test_a_shared_failure_fails_the_whole_batch_at_once():
+    """A database that is down fails every request of the batch, without writing them apart."""
+    class Down(Exception):
+        pass
+
+    writes = []
+    gc = GroupCommit(_slow_write_refusing(set(range(100)), Down, writes), shared_failures=(Down,))
+    results, errors = run_concurrently(12, gc.submit)
+    assert all(isinstance(e, Down) for e in errors)
+    assert len(writes) == gc.batches  # one write per batch, none apart
+
+
 def test_a_write_that_loses_results_is_an_error_not_a_hang():
     gc = GroupCommit(lambda batch: [])
     with pytest.raises(RuntimeError, match="0 results for 1"):

@@ -442,6 +442,9 @@ def _submit(**fields: Any) -> dict:
         _submit(theme=...), _submit(theme=["finance"]),
         _submit(client_id=...), _submit(client_id=17), _submit(client_id={"a": 1}),
         _submit(name=5),
+        # What no database here stores: a lone surrogate (a JSON escape), NUL (PostgreSQL).
+        _submit(text="Why \ud800?"), _submit(text="Why\x00?"), _submit(name="\udfff"),
+        _submit(client_id="c\ud83d"), _submit(theme="fin\x00ance"),
     ]),
     ("invalid", [
         _submit(text=""), _submit(text="   \n\t  "), _submit(text="x" * 501),
@@ -538,7 +541,8 @@ def test_vote_refuses_bad_input(connect, client, event):
     p, m = connect("participant"), connect("moderator")
     qid = make(p, m, "approved")
     for payload in (None, [1], 1, {}, {"id": "1"}, {"id": True}, {"id": 1.5},
-                    {"id": qid, "up": "yes"}, {"id": qid, "up": 0}):
+                    {"id": qid, "up": "yes"}, {"id": qid, "up": 0},
+                    {"id": 2**31}, {"id": 2**70}, {"id": -(2**63)}):
         assert_error(p.emit("question:vote", payload, callback=True), "bad_request", payload)
     assert by_id(client, event)[qid]["votes"] == 0
 

@@ -13,7 +13,7 @@ from .errors import N_, DomainError
 from .events import TEXT_LIMIT, theme_keys
 from .questions import PUBLIC, add_history, get_question, next_position, public_ids
 from .transactions import begin_write
-from .validation import get_bool, get_int, get_str, require_object
+from .validation import INT_MAX, INT_MIN, get_bool, get_int, get_str, require_object
 
 ACTIONS = ("approve", "reject", "answer", "live", "unlive", "restore")
 ALREADY = {
@@ -149,7 +149,7 @@ def reorder(session: Session, event_id: int, payload: Any) -> list[int]:
     payload = require_object(payload)
     ids = payload.get("ids")
     if not isinstance(ids, list) or not ids or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
+        isinstance(i, int) and not isinstance(i, bool) and INT_MIN <= i <= INT_MAX for i in ids
     ):
         raise DomainError("bad_request", "'ids' must be a non-empty list of question ids.", "ids")
     if len(set(ids)) != len(ids):

@@ -5,6 +5,23 @@ from typing import Any
 
 from .errors import N_, DomainError
 
+# Every integer a client sends is an id or a count stored in, or compared with, an INTEGER
+# column: PostgreSQL's is 32-bit, and SQLite refuses past 64 bits with an OverflowError.
+# Refused here, a bad id is this request's own error, not a failed write of everyone's.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def storable(value: str) -> bool:
+    """False for text no database here can store: NUL (PostgreSQL) or a lone surrogate
+    (which JSON can carry as an escape, and no UTF-8 encoder accepts)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 def require_object(payload: Any) -> dict:
     if not isinstance(payload, dict):
@@ -17,6 +34,8 @@ def get_int(payload: dict, key: str) -> int:
     # bool is an int in Python; an id of `true` is a client bug, not question 1.
     if isinstance(value, bool) or not isinstance(value, int):
         raise DomainError("bad_request", "'%(key)s' must be an integer.", key, key=key)
+    if not INT_MIN <= value <= INT_MAX:
+        raise DomainError("bad_request", "'%(key)s' is out of range.", key, key=key)
     return value
 
 
@@ -32,6 +51,8 @@ def get_str(
         return None
     if not isinstance(value, str):
         raise DomainError("bad_request", "'%(key)s' must be a string.", key, key=key)
+    if not storable(value):
+        raise DomainError("bad_request", "'%(key)s' holds characters that cannot be stored.", key, key=key)
     value = value.strip()
     if not value and not allow_blank:
         if required:

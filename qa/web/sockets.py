@@ -9,7 +9,7 @@ from typing import Any, Callable
 from flask import current_app, request
 from flask_babel import gettext
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..batching import GroupCommit
@@ -31,6 +31,9 @@ ROLES = ("participant", "moderator", "screen")
 # The database refused, failed or (PoolTimeout) had no pooled connection free within 10 s:
 # the client gets a retryable `unavailable`, and nothing was changed.
 DATABASE_BUSY = (DBAPIError, PoolTimeout)
+# Of those, the ones about the database rather than one request: a group write that fails
+# so fails for all its requests at once (qa/batching.py writes the others apart).
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 ONLY_ROLE = {
     "participant": N_("Only a participant can send '%(event)s'."),
     "moderator": N_("Only a moderator can send '%(event)s'."),
@@ -227,7 +230,7 @@ def _writer(name: str, write: Callable[[list], list]) -> GroupCommit:
                 db.session.rollback()
                 raise
 
-        writer = current_app.extensions[name] = GroupCommit(write_here)
+        writer = current_app.extensions[name] = GroupCommit(write_here, shared_failures=DATABASE_DOWN)
     return writer
 
 
