@@ -1,11 +1,11 @@
 """GET /metrics (qa/web/metrics.py): Prometheus text that follows what the process does."""
 from __future__ import annotations
 
-import re
 import time
 import uuid
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import make_env
 from live_server import free_port
@@ -13,59 +13,38 @@ from qa import create_app
 from qa.extensions import db
 from qa.web import metrics
 
-NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"'
-SAMPLE = re.compile(rf"^({NAME})(?:\{{((?:{LABEL})(?:,{LABEL})*)?\}})? (\S+)$")
-LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\["\\n])*)"')
-TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
-
 
 def parse_metrics(text: str) -> dict[tuple, float]:
-    """Parse Prometheus text format 0.0.4 strictly: {(name, (label pairs…)): value}.
+    """Parse with prometheus_client's parser: {(name, (label pairs…)): value}.
 
-    Every sample must belong to a family announced just before by # HELP and
-    # TYPE; counters are named *_total and never negative.
+    That parser is lax, so what Prometheus needs of this exposition is held
+    here: every family announced by # HELP and # TYPE, counters named *_total
+    and never negative, no sample twice, a final newline.
     """
     assert text.endswith("\n"), "the exposition must end with a newline"
+    assert all(line.strip() for line in text.splitlines()), "no blank lines"
     samples: dict[tuple, float] = {}
-    helps: dict[str, str] = {}
-    types: dict[str, str] = {}
-    family = None
-    for line in text.splitlines():
-        assert line.strip(), "no blank lines"
-        if line.startswith("# HELP "):
-            name, _, help_text = line[7:].partition(" ")
-            assert re.fullmatch(NAME, name) and help_text.strip(), line
-            assert name not in helps, f"{name} announced twice"
-            helps[name] = help_text
-            family = None
-        elif line.startswith("# TYPE "):
-            name, _, kind = line[7:].partition(" ")
-            assert name in helps and name not in types, line
-            assert kind in TYPES, line
-            types[name] = kind
-            family = name
-        elif line.startswith("#"):
-            continue
-        else:
-            m = SAMPLE.match(line)
-            assert m, f"not a sample line: {line!r}"
-            name, labels, value = m.groups()
-            assert name == family, f"{name} outside its family ({family})"
-            pairs = tuple(LABEL_PAIR.findall(labels or ""))
-            assert len({k for k, _ in pairs}) == len(pairs), line
-            number = float(value)
-            if types[name] == "counter":
-                assert name.endswith("_total") and number >= 0, line
-            key = (name, pairs)
-            assert key not in samples, f"duplicate sample {line!r}"
-            samples[key] = number
+    families: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        assert family.name not in families, f"{family.name} announced twice"
+        families.add(family.name)
+        assert family.documentation.strip(), f"{family.name} has no # HELP"
+        assert family.type in ("counter", "gauge"), f"{family.name} has no # TYPE ({family.type})"
+        if family.type == "counter":
+            # The parser names a counter's samples *_total whatever the text said.
+            assert f"# TYPE {family.name}_total counter\n" in text, f"counter {family.name} not named *_total"
+        for sample in family.samples:
+            if family.type == "counter":
+                assert sample.value >= 0, sample
+            key = (sample.name, tuple(sorted(sample.labels.items())))
+            assert key not in samples, f"duplicate sample {key}"
+            samples[key] = sample.value
     return samples
 
 
 def value(samples: dict[tuple, float], name: str, **labels: str) -> float:
     """One sample's value; 0 for a labelled sample not shown yet (counters start unseen)."""
-    return samples.get((name, tuple(labels.items())), 0.0)
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def scrape(client) -> dict[tuple, float]:
@@ -101,6 +80,8 @@ def test_metrics_are_prometheus_text(client):
 def test_parser_refuses_broken_text():
     for bad in ("qa_x 1\n",  # no HELP/TYPE
                 "# HELP qa_x x\n# TYPE qa_x counter\nqa_x 1\n",  # counter not *_total
+                "# HELP qa_x x\n# TYPE qa_x gauge\nqa_x 1\nqa_x 2\n",  # the same sample twice
+                "# HELP qa_x_total x\n# TYPE qa_x_total counter\nqa_x_total -1\n",  # a counter going down
                 "# HELP qa_x x\n# TYPE qa_x gauge\nqa_x{a=\"1\"} one\n",  # not a number
                 "# HELP qa_x x\n# TYPE qa_x gauge\nqa_x 1"):  # no final newline
         with pytest.raises((AssertionError, ValueError)):
@@ -192,3 +173,25 @@ def test_metrics_without_a_database(tmp_path):
     assert value(samples, "qa_database_up") == 0
     assert not any(name == "qa_questions" for name, _ in samples)
     assert value(samples, "qa_db_pool_checked_out") == 0
+
+
+def test_each_app_counts_apart(client, connect, tmp_path):
+    """Each app has its own registry: a second app in the process starts from zero."""
+    p = connect("participant")
+    ack = p.emit("question:submit", {"client_id": uuid.uuid4().hex, "theme": "finance",
+                                     "text": "Who counts the counters?"}, callback=True)
+    assert ack["ok"], ack
+    first = scrape(client)
+    assert value(first, "qa_socket_acks_total", event="question:submit", result="ok") >= 1
+    p.disconnect()
+    other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"),
+                        "QA_ENV": make_env(f"sqlite:///{tmp_path / 'other.sqlite3'}")})
+    try:
+        fresh = scrape(other.test_client())
+    finally:
+        db.engine.dispose()
+    assert value(fresh, "qa_socket_acks_total", event="question:submit", result="ok") == 0
+    assert ("qa_socket_acks_total", (("event", "question:submit"), ("result", "ok"))) in fresh
+    assert value(fresh, "qa_socket_disconnects_total", reason="client disconnect") == 0
+    assert value(scrape(client), "qa_socket_acks_total", event="question:submit", result="ok") == \
+        value(first, "qa_socket_acks_total", event="question:submit", result="ok")
