@@ -215,12 +215,67 @@ def test_create_open_now(app, console):
     assert load(app, code)["status"] == "open"
 
 
-def test_new_form_is_prefilled_with_the_four_default_themes(console):
+def test_new_form_starts_empty_and_offers_the_default_themes_in_one_click(app, console):
     html = text(console.get("/admin/events/new"))
-    for i, theme in enumerate(events_domain.DEFAULT_THEMES):
-        assert f'value="{theme["key"]}"' in html and f'name="themes-{i}-key"' in html
-        assert theme["label"].replace("&", "&amp;") in html
+    assert 'name="themes-0-label"' in html and 'name="themes-1-label"' not in html
+    for theme in events_domain.DEFAULT_THEMES:
+        assert f'value="{theme["key"]}"' not in html
     assert 'value="pre" checked' in html and 'value="optional" checked' in html
+    assert 'name="use_defaults"' in html
+
+    # The one click keeps what was typed and fills in the four themes with their French and Spanish.
+    r = console.post("/admin/events", {"title": "Typed first", "title_fr": "Tapé", "use_defaults": "1",
+                                       "themes-0-label": "", "themes-0-key": ""})
+    html = text(r)
+    assert r.status_code == 200 and count(app, Event) == 0
+    assert 'value="Typed first"' in html and 'value="Tapé"' in html
+    for i, theme in enumerate(events_domain.DEFAULT_THEMES):
+        assert f'name="themes-{i}-key"' in html and f'value="{theme["key"]}"' in html
+    assert 'value="Facilitación del comercio"' in html and "Numérisation" in html
+
+
+def test_title_and_themes_in_french_and_spanish_from_the_form(app, console):
+    data = form("Trade talk", themes=[("", "Ports")], title_fr="Débat", title_es="")
+    data.update({"themes-0-label_fr": "Havres", "themes-0-prompt_fr": "Quels ports ?",
+                 "themes-0-label_es": "Puertos", "themes-0-prompt_es": ""})
+    code = created_code(console.post("/admin/events", data))
+    texts = load(app, code)["translations"]
+    assert texts == {"fr": {"title": "Débat", "themes": {"ports": {"label": "Havres", "prompt": "Quels ports ?"}}},
+                     "es": {"themes": {"ports": {"label": "Puertos"}}}}
+    html = text(console.get(f"/admin/events/{code}/edit"))
+    assert 'value="Débat"' in html and 'value="Havres"' in html and "Quels ports ?</textarea>" in html
+
+    # Renamed in the form (key left as it was): the key follows the label; French cleared, Spanish set.
+    data = form("Trade talk", themes=[("ports", "Harbours")], title_fr="", title_es="Debate")
+    data.update({"themes-0-label_fr": "", "themes-0-prompt_fr": "", "themes-0-label_es": "Puertos",
+                 "themes-0-prompt_es": "¿Cuáles?"})
+    assert console.post(f"/admin/events/{code}/edit", data).status_code == 303
+    ev = load(app, code)
+    assert [t["key"] for t in ev["themes"]] == ["harbours"]
+    assert ev["translations"] == {"es": {"title": "Debate",
+                                         "themes": {"harbours": {"label": "Puertos", "prompt": "¿Cuáles?"}}}}
+
+
+def test_a_too_long_translation_is_refused_next_to_the_themes(app, console):
+    data = form("Long", themes=[("", "Ports")], **{"themes-0-label_fr": "x" * 121})
+    r = console.post("/admin/events", data)
+    assert r.status_code == 422 and "A translation is too long" in text(r)
+    assert 'href="#field-themes"' in text(r) and count(app, Event) == 0
+
+
+def test_api_admin_takes_the_same_translations(app, client):
+    r = client.post("/api/admin/events", headers=ADMIN, json={
+        "title": "T", "translations": {"es": {"title": "Tema"}},
+        "themes": [{"label": "Ports", "translations": {"fr": {"label": "Havres"}}}]})
+    assert r.status_code == 201, r.get_json()
+    code = r.get_json()["code"]
+    assert r.get_json()["translations"] == {"es": {"title": "Tema"}, "fr": {"themes": {"ports": {"label": "Havres"}}}}
+    r = client.patch(f"/api/admin/events/{code}", headers=ADMIN,
+                     json={"translations": {"fr": {"title": "Titre", "themes": {"ports": {"prompt": "Où ?"}}}}})
+    assert r.get_json()["translations"]["fr"] == {"title": "Titre", "themes": {"ports": {"prompt": "Où ?"}}}
+    r = client.patch(f"/api/admin/events/{code}", headers=ADMIN, json={"translations": {"it": {"title": "No"}}})
+    assert r.status_code == 422 and "not “it”" in r.get_json()["error"]["message"]
+    assert client.get(f"/api/events/{code}?lang=fr").get_json()["translations"]["fr"]["title"] == "Titre"
 
 
 @pytest.mark.parametrize("data, message", [
@@ -513,8 +568,18 @@ def test_in_a_browser_create_an_event_then_ask_in_it():
                 desk.fill("#title", "Session 3: questions from the floor")
                 desk.fill("#description", "The afternoon panel.")
                 desk.fill("#starts_at", "2026-12-01T15:00")
+                # No demo themes until asked for: one empty row, and the four one click away.
+                expect(desk.locator("#theme-rows > li")).to_have_count(1)
+                desk.click("#use-defaults")
+                expect(desk.locator("#theme-rows > li")).to_have_count(4)
+                expect(desk.locator("#title")).to_have_value("Session 3: questions from the floor")
+                expect(desk.locator("#themes-0-label_fr")).to_have_value("Facilitation des échanges")
+                desk.locator("#field-translations > summary").click()
+                desk.fill("#title_fr", "Séance 3 : les questions de la salle")
                 desk.click("#add-theme")
                 desk.fill("#themes-4-label", "Logistics")
+                desk.locator("#theme-rows > li").nth(4).locator(".theme-translations > summary").click()
+                desk.fill("#themes-4-label_fr", "Logistique")
                 desk.locator("#theme-rows > li").nth(3).locator("[data-remove]").click()  # "Other issues"
                 desk.locator("#theme-rows > li").nth(3).locator("[data-move=up]").click()  # Logistics up
                 desk.screenshot(path=str(artifacts / "admin-form.png"), full_page=True)
@@ -555,6 +620,17 @@ def test_in_a_browser_create_an_event_then_ask_in_it():
                 desk.reload()
                 card = desk.locator(".event", has_text="Session 3: questions from the floor")
                 expect(card.locator(".count-pending strong")).to_have_text("1", timeout=wait)
+
+                # A French reader gets the French title and labels; the rest falls back to the original.
+                phone.goto(participant_url + "?lang=fr")
+                expect(phone.locator("#event-title")).to_have_text("Séance 3 : les questions de la salle",
+                                                                   timeout=wait)
+                for label in ("Facilitation des échanges", "Logistique"):
+                    expect(phone.get_by_text(label, exact=True).first).to_be_attached(timeout=wait)
+                screen = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+                screen.goto(server.url + f"/e/{code}/screen?lang=es")
+                expect(screen.locator("#event-title")).to_have_text("Session 3: questions from the floor",
+                                                                    timeout=wait)
             finally:
                 browser.close()
     assert errors == []

@@ -146,7 +146,11 @@ def theme_texts(raw: Any, where: str = "themes") -> dict[str, dict[str, str]]:
         if lang not in TRANSLATED:
             raise DomainError("invalid", "Translations can be given in “fr” and “es”, not “%(lang)s”.",
                               "themes", lang=str(lang)[:20])
-        kept = _texts(texts, THEME_FIELDS, f"{where}.translations.{lang}")
+        try:
+            kept = _texts(texts, THEME_FIELDS, f"{where}.translations.{lang}")
+        except DomainError as exc:
+            exc.field = "themes"  # shown beside the theme, where it was typed
+            raise
         if kept:
             out[lang] = kept
     return out

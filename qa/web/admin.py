@@ -46,7 +46,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 api = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
 SESSION_SECONDS = 12 * 3600  # a signed-in console lasts a working day
-THEME_FIELD = re.compile(r"^themes-(\d{1,3})-(key|label|prompt|colour|hidden)$")
+THEME_FIELD = re.compile(r"^themes-(\d{1,3})-(key|label|prompt|colour|hidden|label_fr|prompt_fr|label_es|prompt_es)$")
+TRANSLATED = ("fr", "es")  # the languages the form takes besides the event's own
 # The console shows these in the page's language (pgettext "event status" in templates/admin/events.html).
 STATUS_WORDS = {"draft": "Draft", "open": "Open", "closed": "Closed", "archived": "Archived"}
 # Errors about one theme's key, label or prompt are shown beside the themes.
@@ -227,8 +228,9 @@ def form_themes(form: MultiDict) -> list[dict]:
         if match:
             rows.setdefault(int(match.group(1)), {})[match.group(2)] = value
     themes = []
+    texts = [f"{f}_{lang}" for lang in TRANSLATED for f in ("label", "prompt")]
     for _, row in sorted(rows.items()):
-        if not any((row.get(f) or "").strip() for f in ("key", "label", "prompt")):
+        if not any((row.get(f) or "").strip() for f in ("key", "label", "prompt", *texts)):
             continue  # an empty row left in the form
         themes.append({
             "key": (row.get("key") or "").strip(),
@@ -237,7 +239,16 @@ def form_themes(form: MultiDict) -> list[dict]:
             "colour": row.get("colour") or "",
             "hidden": row.get("hidden") in ("on", "1", "true"),
         })
+        if any(f in row for f in texts):
+            # Blank fields are sent too, so that a translation cleared in the form is cleared.
+            themes[-1]["translations"] = {lang: {"label": row.get(f"label_{lang}") or "",
+                                                 "prompt": row.get(f"prompt_{lang}") or ""} for lang in TRANSLATED}
     return themes
+
+
+def form_translations(form: MultiDict) -> dict:
+    """The title's French and Spanish, as the domain takes them (blank clears)."""
+    return {lang: {"title": form.get(f"title_{lang}", "")} for lang in TRANSLATED if f"title_{lang}" in form}
 
 
 def form_payload(form: MultiDict) -> dict:
@@ -252,6 +263,7 @@ def form_payload(form: MultiDict) -> dict:
         "themes": themes,
         "moderation": form.get("moderation", "pre"),
         "names": form.get("names", "optional"),
+        **({"translations": translations} if (translations := form_translations(form)) else {}),
     }
 
 
@@ -262,23 +274,41 @@ def _form_values(summary: dict | None = None, form: MultiDict | None = None) -> 
         themes = [{**t, "questions": counts.get(t["key"], 0)} for t in form_themes(form)]
         return {
             "title": form.get("title", ""), "description": form.get("description", ""),
+            "title_translations": {lang: form.get(f"title_{lang}", "") for lang in TRANSLATED},
             "starts_at_value": form.get("starts_at", ""), "starts_at_utc": "",
             "moderation": form.get("moderation", "pre"), "names": form.get("names", "optional"),
-            "themes": themes, "open_now": form.get("open_now") == "on",
+            "themes": themes or [BLANK_THEME], "open_now": form.get("open_now") == "on",
         }
     if summary is None:
+        # A new event starts with one empty theme; the demo's four are one click away (use_defaults).
         return {
-            "title": "", "description": "", "starts_at_value": "", "starts_at_utc": "",
-            "moderation": "pre", "names": "optional",
-            "themes": [{**t, "questions": 0} for t in organiser.default_themes()], "open_now": False,
+            "title": "", "description": "", "title_translations": {}, "starts_at_value": "", "starts_at_utc": "",
+            "moderation": "pre", "names": "optional", "themes": [BLANK_THEME], "open_now": False,
         }
     starts = summary["starts_at"]
+    texts = summary.get("translations") or {}
+    themes = [{**t, "translations": {lang: (texts.get(lang, {}).get("themes") or {}).get(t["key"], {})
+                                     for lang in TRANSLATED}} for t in summary["themes"]]
     return {
         "title": summary["title"], "description": summary["description"],
+        "title_translations": {lang: texts.get(lang, {}).get("title", "") for lang in TRANSLATED},
         "starts_at_value": starts[:16] if starts else "", "starts_at_utc": starts or "",
         "moderation": summary["moderation"], "names": summary["names"],
-        "themes": summary["themes"], "open_now": False,
+        "themes": themes, "open_now": False,
     }
+
+
+BLANK_THEME: dict = {"key": "", "label": "", "prompt": "", "colour": "", "hidden": False, "questions": 0,
+                     "translations": {}}
+
+
+def _with_default_themes(values: dict) -> dict:
+    """The form as it was, with the WTO MSME Group's four themes (and their translations) in place
+    of the theme rows still empty, added after the ones already filled in."""
+    filled = [t for t in values["themes"] if (t.get("label") or "").strip()]
+    have = {t["key"] for t in filled}
+    defaults = [{**t, "questions": 0} for t in organiser.default_themes() if t["key"] not in have]
+    return {**values, "themes": filled + defaults}
 
 
 def _form_page(event: dict | None, values: dict, error: DomainError | None = None, status: int = 200):
@@ -306,6 +336,8 @@ def new_event():
 
 @bp.post("/events")
 def create_event():
+    if request.form.get("use_defaults"):
+        return _form_page(None, _with_default_themes(_form_values(form=request.form)))
     try:
         payload = form_payload(request.form)
         payload["submissions_open"] = request.form.get("open_now") == "on"
