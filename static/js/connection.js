@@ -147,8 +147,12 @@ export function connect({ code, role, auth, on = {}, onSnapshot, onStatus, outbo
     retryDelay = Math.min(retryDelay * 2, 15000);
   }
 
+  let connectedAt = 0;
+  let offlineAt = 0;
+
   socket.on('connect', () => {
     retryDelay = 1000;
+    connectedAt = Date.now();
     setStatus('connected');
   });
 
@@ -183,15 +187,50 @@ export function connect({ code, role, auth, on = {}, onSnapshot, onStatus, outbo
     }
     // Refused on purpose (unknown event, wrong token…): trying again would not help.
     stopped = true;
+    forget();
     clearTimeout(retryTimer);
     setStatus('refused', (err && err.message) || t('The server refused the connection.'));
   });
 
   for (const [name, handler] of Object.entries(on)) socket.on(name, handler);
 
-  window.addEventListener('online', () => {
-    if (!stopped && !socket.connected && status !== 'refused') socket.connect();
-  });
+  // socket.io-client retries on its own with a growing delay (up to reconnectionDelayMax),
+  // and socket.connect() does nothing while such a retry is pending: after 30 s offline a
+  // page came back 5-10 s late. Closing the socket closes its Manager, which cancels the
+  // pending retry and resets the backoff; connecting again then opens at once.
+  function reconnectNow() {
+    if (stopped || status === 'refused') return;
+    clearTimeout(retryTimer);
+    setStatus('reconnecting');
+    socket.disconnect();
+    socket.connect();
+  }
+
+  function onOffline() {
+    offlineAt = Date.now();
+  }
+
+  function onOnline() {
+    // A connection from before the outage may be dead without knowing it yet (a ping
+    // timeout takes up to 45 s) and missed what was sent meanwhile: its snapshot is stale.
+    if (socket.connected && connectedAt > offlineAt) return;
+    reconnectNow();
+  }
+
+  function onVisible() {
+    // A hidden tab's timers are throttled (down to once a minute), retries included.
+    if (document.visibilityState === 'visible' && !socket.connected) reconnectNow();
+  }
+
+  window.addEventListener('offline', onOffline);
+  window.addEventListener('online', onOnline);
+  document.addEventListener('visibilitychange', onVisible);
+
+  function forget() {
+    window.removeEventListener('offline', onOffline);
+    window.removeEventListener('online', onOnline);
+    document.removeEventListener('visibilitychange', onVisible);
+  }
 
   /** Emit with an ack; always resolves to {ok:true,…} or {ok:false,error:{code,message}}. */
   function request(name, payload) {
@@ -268,6 +307,7 @@ export function connect({ code, role, auth, on = {}, onSnapshot, onStatus, outbo
      */
     stop() {
       stopped = true;
+      forget();
       clearTimeout(retryTimer);
       clearTimeout(flushTimer);
       if (!socket.connected) socket.disconnect();
@@ -276,6 +316,7 @@ export function connect({ code, role, auth, on = {}, onSnapshot, onStatus, outbo
     /** Disconnect for good: no reconnect, no resend. */
     close() {
       stopped = true;
+      forget();
       clearTimeout(retryTimer);
       clearTimeout(flushTimer);
       socket.disconnect();

@@ -1,0 +1,122 @@
+"""Back from a network drop: every page (participant, desk, screen) shows what happened meanwhile
+within 2 s of the browser saying it is online again (static/js/connection.js)."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import requests
+import socketio
+
+from conftest import ADMIN_TOKEN, CHROMIUM
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"browser tests need Chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
+expect = sync_api.expect
+
+from live_server import LiveServer  # noqa: E402
+
+OFFLINE_SECONDS = 30
+CAUGHT_UP_SECONDS = 2.0
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def server(tmp_path):
+    env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "s",
+           "QA_ADMIN_TOKEN": ADMIN_TOKEN, "QA_MESSAGE_QUEUE": "", "QA_RATE_LIMITS": "off",
+           "QA_ASYNC_MODE": "eventlet"}
+    with LiveServer(env, args=("--no-demo",)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def sio_clients():
+    """sio_clients(url, auth) -> a connected python-socketio client, disconnected after the test."""
+    made: list[socketio.Client] = []
+    sessions: list[requests.Session] = []  # the clients' own: closed here, not left to the collector
+
+    def _connect(url: str, auth: dict) -> socketio.Client:
+        session = requests.Session()
+        sessions.append(session)
+        c = socketio.Client(reconnection=False, handle_sigint=False, http_session=session)
+        made.append(c)
+        c.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+        return c
+
+    yield _connect
+    for c in made:
+        c.disconnect()  # returns once its threads are done, even when already disconnected
+    for session in sessions:
+        session.close()
+
+
+def test_every_page_catches_up_within_2_s_of_coming_back_online(server, contexts, console, sio_clients):
+    ev = requests.post(server.url + "/api/events", json={"title": "Resync"},
+                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5).json()
+    links = ev["links"]
+    pages = {}
+    for name, viewport in (("participant", (390, 844)), ("moderator", (1366, 768)), ("screen", (1280, 720))):
+        ctx = contexts(viewport={"width": viewport[0], "height": viewport[1]})
+        pages[name] = (ctx, console.watch(ctx.new_page(), name))
+    phone, desk, screen = (pages[n][1] for n in ("participant", "moderator", "screen"))
+    desk.goto(links["moderator"])
+    screen.goto(links["screen"])
+    phone.goto(links["participant"])
+    expect(desk.locator("#main")).to_be_visible()
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "connected")
+    expect(screen.locator("#live .idle-title")).to_be_visible()
+
+    for ctx, _page in pages.values():
+        ctx.set_offline(True)
+    cut = time.monotonic()
+    try:
+        # The pages notice the drop, and socket.io-client's own retries back off meanwhile.
+        expect(phone.locator("#conn")).not_to_have_attribute("data-state", "connected", timeout=20_000)
+        asker = sio_clients(server.url, {"event": ev["code"], "role": "participant"})
+        mod = sio_clients(server.url, {"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
+        texts = ["Published while you were away?", "On air while you were away?", "Still waiting for a moderator?"]
+        ids = []
+        for i, text in enumerate(texts):
+            ack = asker.call("question:submit", {"client_id": str(i), "theme": "other", "text": text}, timeout=10)
+            assert ack["ok"], ack
+            ids.append(ack["question"]["id"])
+        for qid in ids[:2]:
+            assert mod.call("question:moderate", {"id": qid, "action": "approve"}, timeout=10)["ok"]
+        assert mod.call("question:moderate", {"id": ids[1], "action": "live"}, timeout=10)["ok"]
+        time.sleep(max(0.0, OFFLINE_SECONDS - (time.monotonic() - cut)))
+    finally:
+        for ctx, _page in pages.values():
+            ctx.set_offline(False)
+    back = time.monotonic()
+
+    def within_deadline() -> float:
+        return max(1.0, (CAUGHT_UP_SECONDS - (time.monotonic() - back)) * 1000)
+
+    checks = [
+        lambda: expect(phone.locator("#public-list .question", has_text=texts[0])).to_be_visible(
+            timeout=within_deadline()),
+        lambda: expect(phone.locator("#public-list .question", has_text=texts[1]).locator(".status-live")).to_have_text(
+            "On air", timeout=within_deadline()),
+        lambda: expect(screen.locator("#live .layer:not(.is-leaving) .live-text")).to_have_text(
+            texts[1], timeout=within_deadline()),
+        lambda: expect(screen.locator("#next .layer:not(.is-leaving) .next-text")).to_have_text(
+            [texts[0]], timeout=within_deadline()),
+        lambda: expect(desk.locator("#onair .onair-text")).to_have_text(texts[1], timeout=within_deadline()),
+        lambda: expect(desk.locator("#queue-list .card", has_text=texts[0])).to_be_visible(timeout=within_deadline()),
+        lambda: expect(desk.locator("#incoming-list .card", has_text=texts[2])).to_be_visible(
+            timeout=within_deadline()),
+    ]
+    for check in checks:
+        check()
+    elapsed = time.monotonic() - back
+    assert elapsed < CAUGHT_UP_SECONDS, f"caught up after {elapsed:.2f} s"
+    print(f"every page caught up {elapsed:.2f} s after coming back online")  # shown with -s
+    for _ctx, page in pages.values():
+        expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=1000)
+    # Going offline makes the browser log failed requests and sockets; nothing else may appear.
+    offline_noise = ("ERR_INTERNET_DISCONNECTED", "WebSocket connection to", "Failed to load resource")
+    assert [e for e in console.errors if not any(n in e for n in offline_noise)] == []
