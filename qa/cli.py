@@ -15,7 +15,7 @@ from .domain import organiser
 from .domain.errors import DomainError
 from .extensions import db
 
-events = AppGroup("events", help="Create, list, open, close, archive and delete events; each prints the links.")
+events = AppGroup("events", help="Create, edit, list, open, close, archive and delete events; each prints the links.")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -98,6 +98,34 @@ def _starts_at(value: str | None) -> str | None:
     return (when if when.tzinfo else when.astimezone()).isoformat()
 
 
+def _json_file(handle, option: str) -> Any:
+    try:
+        return json.load(handle)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=option) from None
+
+
+def translation_options(fn: Callable) -> Callable:
+    """The title's French and Spanish, and the whole translations object as in the HTTP API."""
+    fn = click.option("--translations-json", type=click.File("r"),
+                      help='Translations as in the HTTP API: {"fr": {"title", "themes": {key: {"label", '
+                           '"prompt"}}}, "es": …} (\'-\': stdin). A theme in --themes-json may carry its own.')(fn)
+    fn = click.option("--title-es", help="The title in Spanish.")(fn)
+    return click.option("--title-fr", help="The title in French.")(fn)
+
+
+def _translations(title_fr: str | None, title_es: str | None, handle) -> dict:
+    """{"translations": …} from the options, or nothing when none was given."""
+    texts: Any = _json_file(handle, "--translations-json") if handle is not None else {}
+    if not isinstance(texts, dict):
+        raise click.BadParameter("must be a JSON object keyed by language", param_hint="--translations-json")
+    for lang, title in (("fr", title_fr), ("es", title_es)):
+        if title is not None:
+            entry = texts.get(lang)
+            texts[lang] = {**(entry if isinstance(entry, dict) else {}), "title": title}
+    return {"translations": texts} if texts else {}
+
+
 @events.command("create")
 @click.argument("title")
 @click.option("--description", default="", help="A short description.")
@@ -108,21 +136,47 @@ def _starts_at(value: str | None) -> str | None:
 @click.option("--moderation", type=click.Choice(["pre", "post"]), default="pre", show_default=True)
 @click.option("--names", type=click.Choice(list(organiser.NAMES_POLICIES)), default="optional", show_default=True)
 @click.option("--open", "open_now", is_flag=True, help="Open for questions now (default: a draft).")
+@translation_options
 @base_url_option
 @json_option
-def create(title, description, starts_at, themes, themes_json, moderation, names, open_now, base_url, as_json):
+def create(title, description, starts_at, themes, themes_json, moderation, names, open_now, title_fr, title_es,
+           translations_json, base_url, as_json):
     """Create an event and print its code and links."""
     theme_list: Any = [_theme(t) for t in themes] or None
     if themes_json is not None:
-        try:
-            theme_list = json.load(themes_json)
-        except ValueError as exc:
-            raise click.BadParameter(f"not JSON: {exc}", param_hint="--themes-json") from None
+        theme_list = _json_file(themes_json, "--themes-json")
     payload = {"title": title, "description": description, "starts_at": _starts_at(starts_at),
                "themes": theme_list, "moderation": moderation, "names": names, "submissions_open": open_now}
+    payload.update(_translations(title_fr, title_es, translations_json))
     session = _session()
     event = _domain(lambda: organiser.create_event(session, payload))
     _output(organiser.describe(session, event), base_url, as_json, f"Created event {event.code}:")
+
+
+@events.command("edit")
+@click.argument("code")
+@click.option("--title", help="A new title.")
+@click.option("--description", help="A new description ('' clears it).")
+@click.option("--starts-at", help="A new date and time ('' clears it).")
+@click.option("--themes-json", type=click.File("r"),
+              help="The whole theme list as a JSON list, as in the HTTP API (kept keys keep their questions).")
+@click.option("--moderation", type=click.Choice(["pre", "post"]))
+@click.option("--names", type=click.Choice(list(organiser.NAMES_POLICIES)))
+@translation_options
+@base_url_option
+@json_option
+def edit(code, title, description, starts_at, themes_json, moderation, names, title_fr, title_es, translations_json,
+         base_url, as_json):
+    """Change an event's title, description, date, themes, moderation, names or translations."""
+    payload: dict[str, Any] = {k: v for k, v in (("title", title), ("description", description),
+                                                 ("moderation", moderation), ("names", names)) if v is not None}
+    if starts_at is not None:
+        payload["starts_at"] = _starts_at(starts_at) or ""
+    if themes_json is not None:
+        payload["themes"] = _json_file(themes_json, "--themes-json")
+    payload.update(_translations(title_fr, title_es, translations_json))
+    event = _domain(lambda: organiser.edit_event(db.session, _find(code).id, payload))
+    _output(organiser.describe(db.session, event), base_url, as_json, f"Saved {event.code}:")
 
 
 @events.command("list")

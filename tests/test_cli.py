@@ -136,3 +136,33 @@ def test_delete_yes_does_not_ask(app, runner, event):
     with app.app_context():
         assert questions.all_questions(db.session, event["id"]) == []
         assert db.session.get(Event, event["id"]) is None
+
+
+def test_create_and_edit_take_the_title_and_themes_in_french_and_spanish(app, runner, tmp_path):
+    themes = tmp_path / "themes.json"
+    themes.write_text(json.dumps([{"label": "Ports", "translations": {"fr": {"label": "Havres"}}}]))
+    out = run(runner, "create", "Talk", "--title-fr", "Causerie", "--themes-json", str(themes), "--json").output
+    code = json.loads(out)["code"]
+    assert stored(app, code)["translations"] == {"fr": {"title": "Causerie",
+                                                        "themes": {"ports": {"label": "Havres"}}}}
+    texts = tmp_path / "texts.json"
+    texts.write_text(json.dumps({"es": {"themes": {"ports": {"prompt": "¿Cuáles?"}}}}))
+    run(runner, "edit", code, "--title-es", "Charla", "--translations-json", str(texts))
+    assert stored(app, code)["translations"] == {
+        "fr": {"title": "Causerie", "themes": {"ports": {"label": "Havres"}}},
+        "es": {"title": "Charla", "themes": {"ports": {"prompt": "¿Cuáles?"}}}}
+    run(runner, "edit", code, "--title", "Harbour talk", "--title-fr", "")
+    ev = stored(app, code)
+    assert ev["title"] == "Harbour talk" and "title" not in ev["translations"]["fr"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--translations-json", "-"], "not JSON"),
+    (["--title-fr", "x" * 201], "too long"),
+])
+def test_edit_refuses_bad_translations_and_changes_nothing(app, runner, args, message):
+    code = json.loads(run(runner, "create", "Kept", "--json").output)["code"]
+    result = run(runner, "edit", code, *args, input="{not json", ok=False)
+    assert result.exit_code != 0 and message in result.output
+    assert stored(app, code)["translations"].get("fr", {}).get("title") is None
+    assert run(runner, "edit", code, ok=False).exit_code == 1  # nothing to change
