@@ -84,14 +84,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     inbound.guard(socketio.server)  # no client event runs the server's own handlers (connect, …)
 
-    from .ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
+    from .ratelimit import RateLimiter, storage_for
 
     queue = app.config["MESSAGE_QUEUE"]
     shared = bool(queue and queue.startswith("redis"))  # several processes may share an event
-    buckets = None
-    if app.config["RATE_LIMITS"]:
-        buckets = RedisBuckets(queue) if shared else MemoryBuckets()
-    app.extensions["qa_ratelimit"] = RateLimiter(buckets)
+    app.extensions["qa_ratelimit"] = RateLimiter(storage_for(queue) if app.config["RATE_LIMITS"] else None)
     if shared:
         from .web.pacing import RedisPace
 
