@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent
 ASYNC_MODES = ("eventlet", "gevent", "threading")
 
 # Every WebSocket holds one server connection for its whole life. eventlet's wsgi server caps
@@ -41,8 +43,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="server concurrency model; overrides QA_ASYNC_MODE (default eventlet)",
     )
     parser.add_argument("--no-demo", action="store_true", help="do not create the demo event on an empty database")
-    parser.add_argument("--show-admin-token", action="store_true", help="print the organiser (admin) token at start")
+    parser.add_argument(
+        "--show-admin-token", action="store_true",
+        help="print the organiser (admin) token and exit, without serving (works while a server runs)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="a local try-out: accept the CHANGE-ME placeholder secrets of deploy/qa.env.example",
+    )
     return parser.parse_args(argv)
+
+
+def use_project_venv(argv: list[str]) -> str | None:
+    """Re-run under the project's .venv when this interpreter lacks the server's packages.
+
+    The README's set-up (scripts/serve) installs them into .venv, so a plain `python run.py
+    --show-admin-token` would otherwise end in a ModuleNotFoundError traceback. Returns an error
+    message when there is no .venv to turn to; does not return when it re-runs.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("flask_socketio") is not None:
+        return None
+    venv = ROOT / ".venv"
+    python = venv / "bin" / "python"
+    if python.exists() and Path(sys.prefix).resolve() != venv.resolve():
+        os.execv(python, [str(python), str(ROOT / "run.py"), *argv])
+    return (f"{sys.executable} lacks the server's Python packages; start it with scripts/serve, "
+            "which installs them into .venv")
 
 
 def patch(mode: str) -> None:
@@ -63,7 +91,12 @@ def patch(mode: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    missing = use_project_venv(argv)
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 1
     from dotenv import load_dotenv  # pure Python, safe before patching
 
     load_dotenv(override=False)
@@ -74,14 +107,29 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["QA_ASYNC_MODE"] = mode
     patch(mode)
 
-    from qa import create_app
-    from qa.startup import prepare
+    from qa.startup import StartupError, create, prepare, show_admin_token
 
-    app = create_app()
+    if args.show_admin_token:
+        try:
+            show_admin_token(create(debug=args.debug))
+        except StartupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+    # The port first: a second server on a taken port stops here, before it touches the
+    # database or prints links that lead to the other one.
+    try:
+        sock = listen(args.host, args.port)
+    except CannotListen as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
     try:
-        prepare(app, base_url=base, demo=not args.no_demo, show_admin_token=args.show_admin_token)
-    except RuntimeError as exc:
+        app = create(debug=args.debug)
+        prepare(app, base_url=base, demo=not args.no_demo)
+    except StartupError as exc:
+        sock.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -91,8 +139,42 @@ def main(argv: list[str] | None = None) -> int:
 
     socketio.start_background_task(collect_when_quiet, socketio.sleep, metrics.handled)
     print(f"Serving on {base} (async mode: {mode}). Press Ctrl+C to stop.", flush=True)
-    serve(app, args.host, args.port, mode)
+    serve(app, args.host, args.port, mode, sock)
     return 0
+
+
+class CannotListen(Exception):
+    """The server cannot take its address; the message says which and what to do, in one line."""
+
+
+def listen(host: str, port: int):
+    """A listening socket of this process alone, or CannotListen.
+
+    No SO_REUSEPORT (eventlet.listen() sets it by default): with it a second server on the
+    same port also bound, and the kernel split the clients of one event between two processes.
+    SO_REUSEADDR stays, so a restart binds while the last connections sit in TIME_WAIT; Linux
+    still refuses it while another socket listens there. Call after patch(): the socket module
+    is green by then under eventlet and gevent.
+    """
+    import errno
+    import socket
+
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, IndexError):
+        raise CannotListen(f"cannot resolve --host {host!r} to an address of this machine") from None
+    try:
+        return socket.create_server(address, family=family, backlog=LISTEN_BACKLOG, reuse_port=False)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CannotListen(f"port {port} on {host} is already in use (another server?); "
+                               "stop it or pick another port with --port") from None
+        if exc.errno == errno.EACCES:
+            raise CannotListen(f"not allowed to listen on port {port} (ports below 1024 need "
+                               "root); pick another port with --port") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise CannotListen(f"{host} is not an address of this machine; pick another with --host") from None
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def tune_gc() -> None:
@@ -119,32 +201,32 @@ def collect_when_quiet(sleep, handled) -> None:
         seen = now
 
 
-def serve(app, host: str, port: int, mode: str) -> None:
+def serve(app, host: str, port: int, mode: str, sock=None) -> None:
     """Serve a WSGI app as socketio.run() does, with room for every connection (see MAX_CONNECTIONS).
 
-    bench/baseline_server.py serves the bare server through this too, so both listen alike.
+    `sock` is listen()'s socket (made here when not given). socketio.run() would make its own,
+    with eventlet's SO_REUSEPORT and a backlog of 50, so this is its branch for each mode
+    (minus SSL and the reloader, unused here). bench/baseline_server.py serves the bare server
+    through this too, so both listen alike.
     """
+    if sock is None:
+        sock = listen(host, port)
     if mode == "eventlet":
-        # socketio.run() would call eventlet.listen() with its backlog of 50 and offers no way
-        # to change it, so this is its eventlet branch (minus SSL and the reloader, unused here).
-        import eventlet
-        import eventlet.green.socket
         import eventlet.wsgi
 
-        addresses = eventlet.green.socket.getaddrinfo(host, port)
-        if not addresses:
-            raise RuntimeError(f"cannot resolve {host!r}")
-        sock = eventlet.listen(addresses[0][4], addresses[0][0], backlog=LISTEN_BACKLOG)
         eventlet.wsgi.server(sock, app, log_output=False, max_size=MAX_CONNECTIONS)
     elif mode == "gevent":
         from gevent import pywsgi
 
-        # What socketio.run() does for gevent (simple-websocket provides WebSocket), plus the backlog.
-        pywsgi.WSGIServer((host, port), app, log=None, backlog=LISTEN_BACKLOG).serve_forever()
+        # simple-websocket provides WebSocket, as under socketio.run().
+        pywsgi.WSGIServer(sock, app, log=None).serve_forever()
     else:
-        from qa.extensions import socketio
+        from werkzeug.serving import make_server
 
-        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
+        # What socketio.run() reaches through app.run() and run_simple(), on our socket.
+        server = make_server(host, port, app, threaded=True, fd=sock.fileno())
+        sock.close()  # the server holds its own duplicate of the descriptor
+        server.serve_forever()
 
 
 if __name__ == "__main__":

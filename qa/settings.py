@@ -2,11 +2,52 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ASYNC_MODES = ("eventlet", "gevent", "threading")
+
+
+class SettingsError(ValueError):
+    """A setting the server cannot start with; the message names it and says what would do."""
+
+
+def redact(url: str) -> str:
+    """`url` with its password, if any, replaced: messages and logs may be shared."""
+    return re.sub(r"(://[^:/@]*:)[^/?#]*@", r"\1***@", url)
+
+
+def _database_url(url: str) -> str:
+    """Refuse a QA_DATABASE_URL SQLAlchemy cannot use, before anything tries to connect."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown = f"QA_DATABASE_URL={redact(url)!r}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError(f"{shown} is not a database URL; use e.g. "
+                            "postgresql+psycopg://user@host/db or sqlite:////path/to/qa.sqlite3") from None
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise SettingsError(f"{shown} names a database SQLAlchemy does not know ({parsed.drivername}); "
+                            "use postgresql+psycopg://… or sqlite:///…") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        raise SettingsError(f"{shown} needs the Python package {exc.name or exc}, which is not installed; "
+                            "use postgresql+psycopg://… (psycopg 3 is) or sqlite:///…") from None
+    return url
+
+
+def _message_queue(raw: str) -> str | None:
+    url = raw.strip()
+    if url and not re.match(r"^[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
+        raise SettingsError(f"QA_MESSAGE_QUEUE={redact(url)!r} is not a URL; use e.g. redis://127.0.0.1:6379/0")
+    return url or None
 
 
 @dataclass(frozen=True)
@@ -49,9 +90,9 @@ def _int(env: dict, name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
     if value < 0:
-        raise ValueError(f"{name}={raw!r} must not be negative")
+        raise SettingsError(f"{name}={raw!r} must not be negative")
     return value
 
 
@@ -73,12 +114,14 @@ def load_settings(instance_path: str | os.PathLike, env: dict | None = None) -> 
 
     async_mode = env.get("QA_ASYNC_MODE", "eventlet").strip() or "eventlet"
     if async_mode not in ASYNC_MODES:
-        raise ValueError(
+        raise SettingsError(
             f"QA_ASYNC_MODE={async_mode!r} is not one of {', '.join(ASYNC_MODES)}"
         )
 
     database_url = env.get("QA_DATABASE_URL", "").strip()
-    if not database_url:
+    if database_url:
+        _database_url(database_url)
+    else:
         instance.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{(instance / 'qa.sqlite3').resolve()}"
 
@@ -101,7 +144,7 @@ def load_settings(instance_path: str | os.PathLike, env: dict | None = None) -> 
         secret_key=secret_key,
         admin_token=admin_token,
         admin_token_generated=generated,
-        message_queue=env.get("QA_MESSAGE_QUEUE", "").strip() or None,
+        message_queue=_message_queue(env.get("QA_MESSAGE_QUEUE", "")),
         async_mode=async_mode,
         allowed_origins=origins,
         db_pool_size=_int(env, "QA_DB_POOL_SIZE", 10),

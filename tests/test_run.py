@@ -1,5 +1,7 @@
 """run.py as a person starts it: flags, the demo event, async modes, restarts that lose nothing."""
 import json
+import os
+import socket as plain_socket
 import subprocess
 import sys
 import time
@@ -9,13 +11,13 @@ import requests
 import socketio
 
 from conftest import ADMIN_TOKEN
-from live_server import ROOT, LiveServer
+from live_server import ROOT, LiveServer, free_port
 
 
 def test_help_lists_every_flag():
     out = subprocess.run([sys.executable, "run.py", "--help"], cwd=ROOT, capture_output=True,
                          text=True, timeout=30).stdout
-    for flag in ("--host", "--port", "--async-mode", "--no-demo", "--show-admin-token"):
+    for flag in ("--host", "--port", "--async-mode", "--no-demo", "--show-admin-token", "--debug"):
         assert flag in out
 
 
@@ -60,6 +62,15 @@ def test_young_objects_are_collected_when_no_event_was_handled(monkeypatch, youn
     assert run.QUIET_YOUNG == 10_000 and collected == expected
 
 
+def run_py(env, *args, python=sys.executable, timeout=60):
+    """`python run.py ARGS` to its end: a fault must end it, not leave it serving."""
+    started = time.monotonic()
+    done = subprocess.run([str(python), "run.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, timeout=timeout)
+    done.seconds = time.monotonic() - started
+    return done
+
+
 def env_for(tmp_path, **extra):
     env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "s",
            "QA_ADMIN_TOKEN": ADMIN_TOKEN, "QA_MESSAGE_QUEUE": ""}
@@ -86,8 +97,12 @@ def test_generated_admin_token_is_printed_only_once(tmp_path):
     assert f"Admin token (for POST /api/events): {token}" in out1
     out2 = LiveServer(env).start().stop()
     assert token not in out2 and "--show-admin-token" in out2
-    out3 = LiveServer(env, args=("--show-admin-token",)).start().stop()
-    assert token in out3
+    # Asked for again, it is printed even while a server runs, and nothing else starts.
+    with LiveServer(env) as running:
+        shown = run_py(env, "--port", str(running.port), "--show-admin-token")
+        assert requests.get(running.url + "/healthz", timeout=5).status_code == 200
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == f"Admin token (for POST /api/events): {token}\n"
     # The printed token is the one the API accepts.
     with LiveServer(env) as server:
         r = requests.post(server.url + "/api/events", json={"title": "T"},
@@ -183,3 +198,125 @@ def test_restart_keeps_questions_votes_and_decisions(tmp_path):
         p.disconnect()
     finally:
         server.stop()
+
+
+# ---- One server per port, and start-up faults as one line --------------------------------------
+
+
+def assert_one_line_error(done, *fragments):
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Serving on" not in done.stdout
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
+def test_a_second_server_on_a_taken_port_exits_at_once(tmp_path, mode):
+    """eventlet's listener set SO_REUSEPORT: a second server bound too, and the kernel split
+    one event's clients between two processes (a moderator saw 2 of 6 new questions)."""
+    env = env_for(tmp_path, QA_ASYNC_MODE=mode)
+    with LiveServer(env) as first:
+        second = run_py(env, "--port", str(first.port))
+        assert_one_line_error(second, f"port {first.port} ", "already in use", "--port")
+        assert second.returncode == 1
+        # It stopped before the database and the links: nothing there points at a server it is not.
+        assert "demo event" not in second.stdout
+        assert second.seconds < 15, second.seconds
+        # Every connection still reaches the first server, which still works.
+        for _ in range(10):
+            r = requests.post(first.url + "/api/events", json={"title": "Still here"},
+                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5)
+            assert r.status_code == 201
+    assert "Serving on" in first.output
+
+
+def test_a_port_held_by_another_program_is_refused_too(tmp_path):
+    with plain_socket.create_server(("127.0.0.1", 0)) as other:
+        port = other.getsockname()[1]
+        done = run_py(env_for(tmp_path, QA_ASYNC_MODE="threading"), "--port", str(port))
+    assert_one_line_error(done, f"port {port} ", "--port")
+
+
+@pytest.mark.parametrize("url, fragments", [
+    ("not a url", ["QA_DATABASE_URL='not a url' is not a database URL"]),
+    ("postgres://qa@127.0.0.1/qa", ["QA_DATABASE_URL", "does not know (postgres)", "postgresql+psycopg://"]),
+    ("mysql://qa@127.0.0.1/qa", ["QA_DATABASE_URL", "MySQLdb", "not installed"]),
+    ("sqlite:////nonexistent-dir/qa.sqlite3", ["cannot use the database", "unable to open database file"]),
+    ("postgresql+psycopg://qa:s3cret@127.0.0.1:{closed}/qa",
+     ["cannot use the database", "qa:***@127.0.0.1:{closed}", "refused"]),
+])
+def test_a_database_it_cannot_use_is_one_line(tmp_path, url, fragments):
+    closed = free_port()  # bound and released: nothing listens there
+    done = run_py(env_for(tmp_path, QA_DATABASE_URL=url.format(closed=closed)), "--port", str(free_port()))
+    assert_one_line_error(done, *[f.format(closed=closed) for f in fragments])
+    assert "s3cret" not in done.stderr
+
+
+def test_an_unreachable_message_queue_is_one_line(tmp_path):
+    """Before, the server started and logged a Redis retry every few seconds, its broadcasts
+    reaching only its own clients."""
+    closed = free_port()
+    done = run_py(env_for(tmp_path, QA_MESSAGE_QUEUE=f"redis://:pw@127.0.0.1:{closed}/0"),
+                  "--port", str(free_port()))
+    assert_one_line_error(done, "cannot reach the message queue", f"redis://:***@127.0.0.1:{closed}/0")
+    assert ":pw@" not in done.stderr
+
+
+def test_a_message_queue_that_is_no_url_is_one_line(tmp_path):
+    done = run_py(env_for(tmp_path, QA_MESSAGE_QUEUE="127.0.0.1:6379"), "--port", str(free_port()))
+    assert_one_line_error(done, "QA_MESSAGE_QUEUE='127.0.0.1:6379' is not a URL")
+
+
+def test_a_bad_number_is_one_line(tmp_path):
+    done = run_py(env_for(tmp_path, QA_DB_POOL_SIZE="ten"), "--port", str(free_port()))
+    assert_one_line_error(done, "QA_DB_POOL_SIZE='ten' is not a whole number")
+
+
+def test_the_placeholder_secrets_are_refused_outside_debug(tmp_path):
+    env = env_for(tmp_path, QA_SECRET_KEY="CHANGE-ME", QA_ADMIN_TOKEN="CHANGE-ME")
+    done = run_py(env, "--port", str(free_port()))
+    assert_one_line_error(done, "QA_SECRET_KEY and QA_ADMIN_TOKEN", "CHANGE-ME", "secrets.token_urlsafe",
+                          "--debug")
+    assert not (tmp_path / "qa.sqlite3").exists()  # refused before anything was written
+    one = run_py(env_for(tmp_path, QA_ADMIN_TOKEN="CHANGE-ME"), "--port", str(free_port()), "--show-admin-token")
+    assert_one_line_error(one, "QA_ADMIN_TOKEN still holds")
+    # A local try-out of deploy/qa.env.example is allowed when asked for.
+    with LiveServer(env, args=("--debug",)) as server:
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_a_restart_prints_the_demo_links_again(tmp_path):
+    env = env_for(tmp_path)
+    first = LiveServer(env).start()
+    port = first.port
+    out1 = first.stop()
+    out2 = LiveServer(env, port=port).start().stop()
+    token = out1.split("/e/MSME/moderate#token=")[1].split()[0]
+    assert "Created the demo event" in out1 and "Created the demo event" not in out2
+    assert "The demo event \u201c" in out2 and "code MSME:" in out2
+    base = f"http://127.0.0.1:{port}"
+    for line in (f"  participant: {base}/e/MSME\n", f"  moderator:   {base}/e/MSME/moderate#token={token}\n",
+                 f"  screen:      {base}/e/MSME/screen\n"):
+        assert line in out1 and line in out2
+    # --no-demo asks for no demo event, so it prints none either.
+    assert "/e/MSME" not in LiveServer(env, port=port, args=("--no-demo",)).start().stop()
+
+
+def test_show_admin_token_from_an_interpreter_without_the_packages(tmp_path):
+    """The README's set-up installs into .venv; a plain `python run.py --show-admin-token`
+    (the admin page says to run it) ended in ModuleNotFoundError."""
+    if not (ROOT / ".venv" / "bin" / "python").exists():
+        pytest.skip("needs the project's .venv (scripts/serve makes it)")
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=60)
+    python = bare / "bin" / "python"
+    assert subprocess.run([str(python), "-c", "import flask_socketio"], capture_output=True,
+                          timeout=30).returncode != 0  # so the next line tests what it says
+    env = env_for(tmp_path, QA_ADMIN_TOKEN="", QA_INSTANCE_PATH=str(tmp_path / "instance"))
+    done = run_py(env, "--show-admin-token", python=python)
+    assert done.returncode == 0, done.stderr
+    token = (tmp_path / "instance" / "admin_token").read_text().strip()
+    assert done.stdout == f"Admin token (for POST /api/events): {token}\n"

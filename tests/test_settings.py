@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from qa.settings import load_settings
+from qa.settings import SettingsError, load_settings, redact
 
 
 def test_defaults_generate_and_keep_secrets(tmp_path):
@@ -47,3 +47,40 @@ def test_bad_numbers_are_refused_naming_the_setting(tmp_path, name, value):
 def test_profanity_filter_is_off_unless_asked(tmp_path, value, expected):
     assert load_settings(tmp_path, {"QA_PROFANITY_FILTER": value}).profanity_filter is expected
     assert load_settings(tmp_path, {}).profanity_filter is False
+
+
+@pytest.mark.parametrize("url, message", [
+    ("not a url", "QA_DATABASE_URL='not a url' is not a database URL"),
+    ("postgres://qa@db/qa", r"does not know \(postgres\).*postgresql\+psycopg://"),
+    ("mysql://qa@db/qa", "needs the Python package MySQLdb, which is not installed"),
+])
+def test_a_database_url_sqlalchemy_cannot_use_is_refused_before_connecting(tmp_path, url, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings(tmp_path, {"QA_DATABASE_URL": url})
+
+
+def test_a_refused_database_url_does_not_show_its_password(tmp_path):
+    with pytest.raises(SettingsError) as refused:
+        load_settings(tmp_path, {"QA_DATABASE_URL": "postgres://qa:s3cret@db/qa"})
+    assert "s3cret" not in str(refused.value) and "qa:***@db" in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["sqlite:////tmp/x.sqlite3", "postgresql+psycopg://qa@/qa?host=/var/run/postgresql"])
+def test_usable_database_urls_pass_unchanged(tmp_path, url):
+    assert load_settings(tmp_path, {"QA_DATABASE_URL": url}).database_url == url
+
+
+@pytest.mark.parametrize("queue", ["127.0.0.1:6379", "localhost"])
+def test_a_message_queue_that_is_no_url_is_refused(tmp_path, queue):
+    with pytest.raises(SettingsError, match=f"QA_MESSAGE_QUEUE='{queue}' is not a URL"):
+        load_settings(tmp_path, {"QA_MESSAGE_QUEUE": queue})
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("redis://:pw@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+    ("postgresql+psycopg://qa:p@ss@db:5432/qa", "postgresql+psycopg://qa:***@db:5432/qa"),
+    ("postgresql+psycopg://qa@/qa?host=/var/run/postgresql", "postgresql+psycopg://qa@/qa?host=/var/run/postgresql"),
+    ("sqlite:////var/lib/qa/qa.sqlite3", "sqlite:////var/lib/qa/qa.sqlite3"),
+])
+def test_redact_hides_only_the_password(url, shown):
+    assert redact(url) == shown
