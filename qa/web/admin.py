@@ -34,6 +34,7 @@ from werkzeug.datastructures import MultiDict
 from ..domain import events as events_domain
 from ..domain import organiser
 from ..domain.errors import DomainError
+from ..domain.identity import admin_mark
 from ..extensions import db, socketio
 from ..models import Event
 from . import csrf
@@ -101,9 +102,7 @@ def disconnect_sockets(event_id: int, role: str | None = "moderator") -> int:
 
 def _admin_mark() -> str:
     """What the session keeps: changes when the admin token changes, reveals nothing of it."""
-    key = current_app.config["SECRET_KEY"]
-    key = key.encode() if isinstance(key, str) else key
-    return hmac.new(key, b"qa-admin:" + current_app.config["ADMIN_TOKEN"].encode(), "sha256").hexdigest()
+    return admin_mark(current_app.config["SECRET_KEY"], current_app.config["ADMIN_TOKEN"])
 
 
 def signed_in() -> bool:

@@ -16,7 +16,7 @@ from ..batching import GroupCommit
 from ..domain import events as events_domain
 from ..domain import moderation, questions, similarity, validation
 from ..domain.errors import N_, DomainError
-from ..domain.identity import new_participant, verify_participant
+from ..domain.identity import new_participant, participant_token, verify_participant
 from ..domain.snapshot import participant_view
 from ..extensions import db, socketio
 from ..i18n import use_language
@@ -118,6 +118,8 @@ def _join(auth: Any) -> None:
         if pid is None:
             # Unknown or forged identity: start a fresh one rather than refuse.
             pid, token = new_participant(secret)
+        else:
+            token = participant_token(secret, pid)  # one of the format before issue 16 comes back new
         client = Client(event_id, role, pid)
         join_room(broadcast.participant(pid))
         # The public list is shared by every join (a join storm rebuilt it per socket), and so
