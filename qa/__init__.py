@@ -59,12 +59,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .domain import similarity
     from .web import broadcast, sockets  # noqa: F401  (sockets registers the Socket.IO handlers)
 
-    # What the previous app of this process cached by event id or code may be of another
-    # database (in tests, every test has its own): start empty.
-    broadcast.public_list.clear()
-    broadcast.event_cache.clear()
+    # What the previous app of this process cached, counted or timed by event id or code may be
+    # of another database (in tests, every test has its own): start empty.
+    broadcast.init_app(app)
     similarity.forget_all()
-    from .web import packets
+    from .web import inbound
     from .web.origins import origin_checker
 
     # Flask-SocketIO keeps options across init_app calls; a message queue of an
@@ -76,13 +75,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         message_queue=app.config["MESSAGE_QUEUE"],
         cors_allowed_origins=origin_checker(app.config["ALLOWED_ORIGINS"]),
         max_http_buffer_size=MAX_PAYLOAD,
-        serializer=packets.Packet,  # python-socketio's packets, with shared parts encoded once
+        # python-socketio's packets, with shared parts encoded once, and a client's malformed one refused
+        serializer=inbound.InboundPacket,
         logger=False,
         engineio_logger=False,
     )
-    from .web import inbound
-
     inbound.guard(socketio.server)  # no client event runs the server's own handlers (connect, …)
+    from .web import websocket
+
+    websocket.install(socketio.server.eio)  # threading mode: one writer at a time per WebSocket
 
     from .ratelimit import RateLimiter, storage_for
 

@@ -15,7 +15,14 @@ answered as an unknown one, through the `REFUSED` handler, so its ack is an ordi
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any
+
+from socketio import packet
+
+from .packets import Packet
+
+log = logging.getLogger(__name__)
 
 # The server's own names (python-socketio's lifecycle and Flask-SocketIO's catch-all);
 # python-socketio's client keeps the same list as `reserved_events` for the other side.
@@ -23,6 +30,37 @@ RESERVED = frozenset({"connect", "disconnect", "connect_error", "*"})
 # The event a refused packet is turned into; its handler answers `bad_request`.
 REFUSED = "qa:refused"
 NAME_LIMIT = 60  # characters of a refused name kept for the error message
+
+
+class InboundPacket(Packet):
+    """A packet as python-socketio decodes it, but a client's packet that breaks the protocol
+    becomes the client leaving, not an exception inside the server.
+
+    python-socketio raises on a malformed packet (a bad attachment count, an id or JSON it
+    cannot read, a CONNECT_ERROR or unknown type from a client) and python-engineio logs each
+    with a traceback, as many as a client cares to send. No event of this app takes binary
+    data, so a binary packet (and the attachments that follow it, which then arrive as
+    packets of their own) is such a packet too: no placeholder is ever looked up.
+    """
+
+    ACCEPTED = (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK)
+
+    def decode(self, encoded_packet: Any) -> int:
+        problem = None
+        if not isinstance(encoded_packet, str):
+            problem = "binary data"
+        else:
+            try:
+                super().decode(encoded_packet)
+            except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError is a ValueError; nesting
+                problem = f"unreadable packet ({exc.__class__.__name__})"
+            else:
+                if self.packet_type not in self.ACCEPTED:
+                    problem = f"packet type {self.packet_type!r}"
+        if problem is not None:
+            log.warning("a client broke the Socket.IO protocol (%s): it is disconnected", problem)
+            self.packet_type, self.namespace, self.id, self.data = packet.DISCONNECT, None, None, None
+        return 0  # attachments: none, ever
 
 
 class LibraryChanged(RuntimeError):
