@@ -19,7 +19,8 @@ REQUIRE_SERVICES = os.environ.get("QA_TEST_REQUIRE_SERVICES") == "1"
 ADMIN_TOKEN = "test-admin-token"
 # The trailing `queue:order` after approvals waits out 2 s in production; tests read it after
 # broadcast.settle(), which would wait that long each time. test_broadcast checks the real interval.
-broadcast.orders.interval = 0.05
+# Set per app (qa.web.broadcast.init_app), not on the module: an app made elsewhere keeps the real one.
+ORDER_INTERVAL = 0.05
 
 
 def _reachable_postgres() -> str | None:
@@ -101,7 +102,7 @@ def make_env(database_url: str, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "QA_ENV": make_env(database_url)})
+                      "QA_ENV": make_env(database_url), "ORDER_INTERVAL": ORDER_INTERVAL})
     schema.upgrade(db.engine)
     yield app
     assert broadcast.settle(), "a broadcast flush was still running 5 s after the test"

@@ -1,11 +1,9 @@
 """Group commit: concurrent requests share writes, each gets its own result or the batch's error."""
 import threading
 import time
-import types
 
 import pytest
 
-from qa import batching
 from qa.batching import GroupCommit
 
 
@@ -138,16 +136,16 @@ def test_a_leader_interrupted_before_writing_hands_over_and_nobody_waits_for_eve
 
 
 @pytest.mark.parametrize("round_seconds, rounds", [(0.001, 4), (0.003, 2), (0.010, 1)])
-def test_gathering_under_a_steady_stream_is_bounded_in_rounds_and_in_time(monkeypatch, round_seconds, rounds):
+def test_gathering_under_a_steady_stream_is_bounded_in_rounds_and_in_time(round_seconds, rounds):
     # Each trip round the scheduler brings one more request: the queue never stops growing, so
     # only the caps end the gathering (a busy server's trip round is what a waiting vote pays).
-    gc, clock, trips = GroupCommit(lambda batch: batch), [0.0], []
+    clock, trips = [0.0], []
 
-    def sleep(_seconds):
+    def pause(_seconds):
         trips.append(clock[0])
         gc._queue.append(object())
         clock[0] += round_seconds
 
-    monkeypatch.setattr(batching, "time", types.SimpleNamespace(sleep=sleep, monotonic=lambda: clock[0]))
+    gc = GroupCommit(lambda batch: batch, clock=lambda: clock[0], pause=pause)
     gc._gather()
     assert len(trips) == rounds

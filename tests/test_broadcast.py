@@ -167,10 +167,9 @@ def wait_until_idle(c: Coalescer, timeout: float = WAIT) -> bool:
 # --- the event as joins see it ---------------------------------------------------------
 
 
-def test_joins_share_the_event_until_it_changes_here_or_its_time_is_up(app, event, monkeypatch):
+def test_joins_share_the_event_until_it_changes_here_or_its_time_is_up(app, event):
     clock = [1000.0]
-    monkeypatch.setattr("qa.web.broadcast.time.monotonic", lambda: clock[0])
-    cache = broadcast.EventCache(ttl=1.0)
+    cache = broadcast.EventCache(ttl=1.0, clock=lambda: clock[0])
     with app.app_context():
         session = db.session
         eid, first = cache.get(session, event["code"])
@@ -277,3 +276,35 @@ def test_a_burst_bigger_than_a_scoring_chunk_reaches_the_moderators_whole(connec
     assert sorted(q["id"] for q in new) == ids
     last = next(q for q in new if q["id"] == ids[-1])
     assert {s["id"] for s in last["similar"]} & set(ids[:-1])
+
+
+# --- one app's state is not the next one's ----------------------------------------------------
+
+
+def test_a_new_app_starts_with_no_presence_cache_or_pace_left_by_the_last(app, event, tmp_path):
+    """Module-level state is reset per app: event ids repeat from one test's database to the next,
+    and what an earlier test counted or timed for event 1 changed what a later one saw."""
+    from conftest import ORDER_INTERVAL, make_env
+    from qa import create_app
+
+    eid = event["id"]
+    assert broadcast.orders.interval == ORDER_INTERVAL  # the conftest app's own, not the module's
+    broadcast.presence.join("left-by-the-last-app", broadcast.Client(event_id=eid, role="participant"))
+    with app.app_context():
+        broadcast.event_cache.get(db.session, event["code"])
+    broadcast.orders.add(app, eid)
+    broadcast.votes.add(app, eid)
+    assert broadcast.settle()
+    assert broadcast.orders._last and broadcast.votes._last and broadcast.event_cache._events
+
+    other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"),
+                        "QA_ENV": make_env(f"sqlite:///{tmp_path / 'other.sqlite3'}")})
+    try:
+        assert broadcast.presence.counts(eid) == {"participants": 0, "moderators": 0, "screens": 0}
+        assert broadcast.presence.clients == {}
+        assert not broadcast.orders._last and not broadcast.votes._last  # no pace carried over
+        assert not broadcast.event_cache._events
+        assert broadcast.orders.interval == broadcast.ORDER_INTERVAL  # this app set none
+    finally:
+        with other.app_context():
+            db.engine.dispose()

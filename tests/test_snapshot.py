@@ -89,11 +89,10 @@ def test_joins_check_for_changes_made_elsewhere_at_most_every_interval(session, 
     """In a join storm the version query ran per join; now once per interval."""
     act(session, ev, ask(session, ev, "p", "a"), "approve")
     clock = [1000.0]
-    monkeypatch.setattr("qa.web.broadcast.time.monotonic", lambda: clock[0])
     checks = []
     real = snapshot.public_version
     monkeypatch.setattr(snapshot, "public_version", lambda *a: checks.append(1) or real(*a))
-    cache = PublicList(ttl=3600, check_every=0.25)
+    cache = PublicList(ttl=3600, check_every=0.25, clock=lambda: clock[0])
     first = cache.get(session, ev.id)
     for _ in range(50):
         clock[0] += 0.001

@@ -15,8 +15,8 @@ from typing import Any, Callable
 from flask import Flask, current_app
 
 from ..domain.moderation import Change
-from ..domain.questions import (PUBLIC, public_ids, question_to_dict, questions_by_id, questions_of_author,
-                                vote_counts)
+from ..domain.questions import (PUBLIC, public_ids, question_for_asker, question_for_moderators, question_to_dict,
+                                questions_by_id, questions_of_author, vote_counts)
 from ..extensions import db, socketio
 from ..models import Event, Question
 from ..domain.events import event_to_dict, find_event, normalize_code
@@ -59,9 +59,11 @@ class PublicList:
     look older. The lists are never changed once built: joins read them without a lock.
     """
 
-    def __init__(self, ttl: float = PUBLIC_LIST_TTL, check_every: float = VERSION_CHECK_INTERVAL) -> None:
+    def __init__(self, ttl: float = PUBLIC_LIST_TTL, check_every: float = VERSION_CHECK_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.check_every = check_every
+        self._clock = clock  # a test's own clock, so that none patches the process's
         # event id -> (version, built at, last checked at, entries)
         self._lists: dict[int, tuple[tuple, float, float, snapshot.Entries]] = {}
         # event id -> (the entries it was made from, their dicts encoded once for every join)
@@ -69,7 +71,7 @@ class PublicList:
 
     def get(self, session, event_id: int) -> snapshot.Entries:
         cached = self._lists.get(event_id)
-        now = time.monotonic()
+        now = self._clock()
         if cached is not None and now - cached[2] < self.check_every and now - cached[1] < self.ttl:
             return cached[3]
         version = snapshot.public_version(session, event_id)
@@ -110,15 +112,16 @@ class EventCache:
     already joined. Moderators always read the event afresh: their token must be current.
     """
 
-    def __init__(self, ttl: float = EVENT_TTL) -> None:
+    def __init__(self, ttl: float = EVENT_TTL, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
+        self._clock = clock  # a test's own clock, so that none patches the process's
         self._events: dict[str, tuple[float, int, dict]] = {}  # code -> (read at, id, dict)
 
     def get(self, session, code: Any) -> tuple[int, dict]:
         """(event id, event dict) for a join code; DomainError not_found as find_event."""
         key = normalize_code(code) or None
         cached = self._events.get(key) if key is not None else None
-        now = time.monotonic()
+        now = self._clock()
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1], cached[2]
         event = find_event(session, code)
@@ -148,8 +151,8 @@ def question_changed(event_id: int, q: Question, *, was_public: bool, status_cha
         if was_public:
             socketio.emit("question:remove", {"id": q.id}, to=everyone(event_id))
         socketio.emit("question:update", payload, to=moderators(event_id))
-    if status_changed:
-        socketio.emit("question:mine", payload, to=participant(q.participant_id))
+    if status_changed:  # the asker's own view: a reply only they may read stays on their page
+        socketio.emit("question:mine", {"question": question_for_asker(q)}, to=participant(q.participant_id))
 
 
 def _flush_submissions(app: Flask, event_id: int, question_ids: set) -> None:
@@ -191,6 +194,23 @@ def moderation_applied(event_id: int, change: Change) -> None:
     )
     if change.order_changed:
         orders.add(current_app._get_current_object(), event_id)
+
+
+def reply_given(event_id: int, change: Change) -> None:
+    """A written answer: the public view as any change (a private one shows there as none), the
+    whole of it to the moderators and to the asker, who hear of it even when the status stays."""
+    moderation_applied(event_id, change)
+    q = change.question
+    private_changed(event_id, q)
+    if not change.status_changed:
+        socketio.emit("question:mine", {"question": question_for_asker(q)}, to=participant(q.participant_id))
+
+
+def private_changed(event_id: int, q: Question) -> None:
+    """What only moderators see (labels, star, a private reply) changed: to the moderators only.
+    Their desks keep these fields when a public `question:update` of the same question, which
+    carries none of them, comes after."""
+    socketio.emit("question:update", {"question": question_for_moderators(q)}, to=moderators(event_id))
 
 
 def author_blocked(event_id: int, q: Question, blocked: bool) -> None:
@@ -282,6 +302,13 @@ class Coalescer:
             with self._lock:
                 self._running -= 1
 
+    def forget(self) -> None:
+        """Drop the timings and failure counts of an earlier app: keyed by event id, they
+        would pace this app's events of the same ids (each test's database starts at 1)."""
+        with self._lock:
+            self._last.clear()
+            self._failures.clear()
+
     def idle(self) -> bool:
         """Nothing scheduled and no flush running."""
         with self._lock:
@@ -306,6 +333,19 @@ submissions = Coalescer(SUBMISSION_INTERVAL, _flush_submissions)
 # every ORDER_INTERVAL. Sent with each approval it doubled the messages of a fan-out to
 # thousands (the cost of a broadcast is per message and recipient). A reorder is sent at once.
 orders = Coalescer(ORDER_INTERVAL, _flush_order)
+
+
+def init_app(app: Flask) -> None:
+    """Start each app of this process from scratch: what the previous one cached, counted or
+    timed by event id or code belongs to another database (in tests, every test has its own),
+    so that the order in which tests run cannot change what they see."""
+    public_list.clear()
+    event_cache.clear()
+    presence.clear()
+    for coalescer in (votes, submissions, orders, presence.announcer):
+        coalescer.forget()
+    # Tests read the trailing `queue:order` after settle(), which would wait the whole interval.
+    orders.interval = app.config.get("ORDER_INTERVAL", ORDER_INTERVAL)
 
 
 def settle(timeout: float = 5.0) -> bool:
@@ -352,6 +392,12 @@ class Presence:
             if client.address:
                 self._by_address[client.address] += 1
             return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self.clients.clear()
+            self._counts.clear()
+            self._by_address.clear()
 
     def leave(self, sid: str) -> Client | None:
         with self._lock:
