@@ -223,8 +223,11 @@ def serve(app, host: str, port: int, mode: str, sock=None) -> None:
     else:
         from werkzeug.serving import make_server
 
-        # What socketio.run() reaches through app.run() and run_simple(), on our socket.
-        server = make_server(host, port, app, threaded=True, fd=sock.fileno())
+        from qa.web.websocket import RequestHandler
+
+        # What socketio.run() reaches through app.run() and run_simple(), on our socket; the
+        # handler hangs up after a WebSocket instead of reading its frames as HTTP.
+        server = make_server(host, port, app, threaded=True, fd=sock.fileno(), request_handler=RequestHandler)
         sock.close()  # the server holds its own duplicate of the descriptor
         server.serve_forever()
 
