@@ -19,6 +19,8 @@ class RawSocket:
         self.closed = False
         self.received: list[str | bytes] = []
         self._ack_id = 0
+        self.url = url
+        self.event_code = auth.get("event") if isinstance(auth, dict) else None
         self.ws = websocket.create_connection(
             url.replace("http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket", timeout=timeout)
         try:

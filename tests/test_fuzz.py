@@ -60,7 +60,14 @@ near_miss = st.fixed_dictionaries({}, optional={
 })
 event_name = st.one_of(st.sampled_from(SERVER_EVENTS + RESERVED), st.text(max_size=20), json_leaf,
                        st.lists(json_leaf, max_size=2), st.dictionaries(st.text(max_size=3), json_leaf, max_size=2))
+any_text = st.one_of(st.text(max_size=20), st.text(alphabet=st.characters(codec=None), max_size=8))
+join_auth = st.one_of(json_value, st.fixed_dictionaries({}, optional={
+    "event": st.one_of(json_leaf, any_text, st.just("*")), "role": st.one_of(json_leaf, st.sampled_from(["participant", "moderator",
+                                                                                          "screen"])),
+    "token": st.one_of(json_leaf, any_text), "participant": st.one_of(json_leaf, any_text),
+    "lang": st.one_of(json_leaf, any_text)}))
 moves = st.one_of(
+    st.tuples(st.just("join"), join_auth),
     st.tuples(st.just("event"), event_name, st.lists(st.one_of(near_miss, json_value), max_size=3), st.booleans()),
     st.tuples(st.just("binary"), event_name, st.integers(0, 3), st.integers(-1, 4), st.binary(max_size=64)),
     st.tuples(st.just("raw"), st.one_of(
@@ -167,6 +174,11 @@ def play(sock: RawSocket, move: tuple) -> None:
         sock.send_text("4" + move[1] if not move[1].startswith(("2", "3", "6")) else move[1])
     elif kind == "big":
         sock.event(["question:submit", {"client_id": "big", "theme": "finance", "text": "x" * move[1]}], ack=True)
+    elif kind == "join":  # a socket of its own, whatever its auth; it leaves at once
+        auth = move[1]
+        if isinstance(auth, dict) and auth.get("event") == "*":
+            auth = {**auth, "event": sock.event_code}
+        RawSocket(sock.url, auth).close()
     elif kind == "connect":
         sock.send_text("40" + RawSocket.dumps(move[1]))
 

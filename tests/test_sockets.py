@@ -27,7 +27,8 @@ from qa.web.sockets import SOCKETIO_PATH
 
 QUESTION_KEYS = {"id", "theme", "text", "name", "status", "votes", "live", "created_at"}
 # Documented additions: participant flags, a merged duplicate's target, a moderator's hints.
-ADDITIONS = {"mine", "voted", "merged_into", "similar", "language", "flag", "author_blocked"}
+ADDITIONS = {"mine", "voted", "merged_into", "similar", "language", "flag", "author_blocked",
+             "reply", "labels", "starred"}
 EVENT_KEYS = {"code", "title", "themes", "submissions_open", "active_theme"}
 WAIT = 2.0  # seconds; the longest any test waits for a background broadcast
 
@@ -985,6 +986,26 @@ def test_unknown_event_name(connect):
         for name in ("question:delete", "admin", "snapshot", "QUESTION:SUBMIT"):
             error = assert_error(c.emit(name, {"id": 1}, callback=True), "bad_request", (role, name))
             assert name in error["message"]
+
+
+@pytest.mark.parametrize("field, value, joins", [
+    ("event", "\ud800", False), ("event", "MSME\x00", False), ("role", "\udfff", False),
+    ("token", "\ud800", False), ("participant", "\ud800", True), ("participant", "x.y\x00", True),
+    ("lang", "\ud800", True),
+])
+def test_connect_with_text_that_cannot_be_encoded(app, client, event, field, value, joins):
+    """Auth values no encoder takes (a lone surrogate, NUL) are refused with a message, or, for
+    an identity or a language, ignored: never an exception inside the connect handler."""
+    auth = {"event": event["code"], "role": "moderator" if field == "token" else "participant", field: value}
+    c = socketio.test_client(app, auth=auth, flask_test_client=client)
+    try:
+        assert c.is_connected() is joins
+        if joins:
+            snap = received(c, "snapshot")[0]
+            assert snap["participant"] != value  # a fresh, signed identity
+    finally:
+        if c.is_connected():
+            c.disconnect()
 
 
 def _metrics(client) -> str:

@@ -12,7 +12,7 @@ from ..models import Event, Theme
 from . import translations
 from .errors import N_, DomainError
 from .transactions import begin_write
-from .validation import get_str
+from .validation import get_str, storable
 
 TEXT_LIMIT = 500
 NAME_LIMIT = 60
@@ -53,8 +53,8 @@ DEMO_TITLE = "Small businesses in trade: the WTO MSME Group's package and a disc
 
 def normalize_code(raw: Any) -> str:
     """Case-insensitive, forgiving of spaces and hyphens."""
-    if not isinstance(raw, str):
-        return ""
+    if not isinstance(raw, str) or not storable(raw):
+        return ""  # no event has it; a lone surrogate would fail the lookup itself
     return re.sub(r"[\s\-]+", "", raw).upper()[:32]
 
 

@@ -82,6 +82,11 @@ def on_connect(auth: Any = None):
         raise _refuse("unavailable", "The database is busy; please try again.")
 
 
+def _text(value: Any) -> str | None:
+    """A string from `auth` that can be encoded (compared, verified, looked up), else None."""
+    return value if isinstance(value, str) and validation.storable(value) else None
+
+
 def _join(auth: Any) -> None:
     if not isinstance(auth, dict):
         raise _refuse("bad_request", "Connect with auth {event, role}.")
@@ -102,8 +107,8 @@ def _join(auth: Any) -> None:
     sid = request.sid
     snapshot: dict[str, Any] = {"event": event_dict}
     if role == "moderator":
-        token = auth.get("token")
-        if not isinstance(token, str) or not hmac.compare_digest(
+        token = _text(auth.get("token"))
+        if token is None or not hmac.compare_digest(
             token.encode(), event.moderator_token.encode()
         ):
             raise _refuse("unauthorized", "The moderator token is missing or wrong for this event.")
@@ -113,7 +118,7 @@ def _join(auth: Any) -> None:
         snapshot["presence"] = None  # filled below, once this socket is counted
     elif role == "participant":
         secret = current_app.config["SECRET_KEY"]
-        token = auth.get("participant")
+        token = _text(auth.get("participant"))
         pid = known = verify_participant(secret, token)
         if pid is None:
             # Unknown or forged identity: start a fresh one rather than refuse.
@@ -330,3 +335,24 @@ def refused_event(name: Any = "", *_args: Any) -> dict:
     if not name:
         return error_ack("bad_request", "An event's name must be a string.")
     return error_ack("bad_request", "A client cannot send an event named '%(name)s'.", name=str(name)[:60])
+
+
+@handler("question:reply", role="moderator")
+def reply(client: Client, payload: Any) -> dict:
+    change = moderation.reply(db.session, client.event_id, payload)
+    broadcast.reply_given(client.event_id, change)
+    return {"ok": True, "question": questions.question_for_moderators(change.question)}
+
+
+@handler("question:label", role="moderator")
+def label(client: Client, payload: Any) -> dict:
+    q = moderation.set_labels(db.session, client.event_id, payload)
+    broadcast.private_changed(client.event_id, q)
+    return {"ok": True, "question": questions.question_for_moderators(q)}
+
+
+@handler("question:star", role="moderator")
+def star(client: Client, payload: Any) -> dict:
+    q = moderation.set_star(db.session, client.event_id, payload)
+    broadcast.private_changed(client.event_id, q)
+    return {"ok": True, "question": questions.question_for_moderators(q)}
