@@ -102,6 +102,13 @@ class Question(Base):
     language: Mapped[str | None] = mapped_column(String(2), default=None)
     # Why a moderator should look twice ("profanity"); a flagged question always waits for one.
     flag: Mapped[str | None] = mapped_column(String(20), default=None)
+    # A moderator's written answer; the asker always sees it, everyone else only if public.
+    reply_text: Mapped[str | None] = mapped_column(Text, default=None)
+    reply_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # Moderators' own: labels (a JSON list of strings; qa/domain/labels.py) and a star.
+    labels: Mapped[str | None] = mapped_column(Text, default=None)
+    starred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

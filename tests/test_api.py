@@ -16,7 +16,7 @@ from qa.domain import moderation, questions
 from qa.extensions import db
 from qa.models import Event
 
-QUESTION_KEYS = {"id", "theme", "text", "name", "status", "votes", "live", "created_at", "language"}
+QUESTION_KEYS = {"id", "theme", "text", "name", "status", "votes", "live", "created_at", "language", "reply"}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 CODE = re.compile(r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$")
 

@@ -28,3 +28,25 @@ def test_rows_and_summary(session):
                                   "not_published": 0}
     assert summary["digitalization"]["not_published"] == 1
     assert summary["other"]["received"] == 0
+
+
+def test_rows_carry_reply_labels_and_star_and_their_csv_cells(session):
+    from qa.domain.export import REPLY_LABEL_COLUMNS, reply_label_cells
+    ev = events.create_event(session, {"title": "T"})
+    a = questions.submit(session, ev, "p", {"client_id": "a", "theme": "finance", "text": "Q a"}).question
+    b = questions.submit(session, ev, "p", {"client_id": "b", "theme": "finance", "text": "Q b"}).question
+    moderation.moderate(session, ev.id, {"id": a.id, "action": "approve"})
+    moderation.reply(session, ev.id, {"id": a.id, "text": "In June.", "public": True, "answer": True})
+    moderation.set_labels(session, ev.id, {"id": a.id, "labels": ["for the Group", "follow-up"]})
+    moderation.set_star(session, ev.id, {"id": a.id, "starred": True})
+
+    rows = {r["id"]: r for r in export_rows(session, ev.id)}
+    assert rows[a.id]["reply"]["text"] == "In June." and rows[a.id]["reply"]["public"] is True
+    assert rows[a.id]["labels"] == ["for the Group", "follow-up"] and rows[a.id]["starred"] is True
+    assert [h["action"] for h in rows[a.id]["history"]] == ["approve", "reply", "answer", "labels", "star"]
+    cells = reply_label_cells(rows[a.id])
+    assert list(cells) == REPLY_LABEL_COLUMNS
+    assert cells["reply"] == "In June." and cells["reply_public"] is True and cells["replied_at"].endswith("Z")
+    assert cells["labels"] == "for the Group; follow-up" and cells["starred"] is True
+    assert reply_label_cells(rows[b.id]) == {"reply": "", "reply_public": "", "replied_at": "", "labels": "",
+                                             "starred": False}

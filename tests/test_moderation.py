@@ -297,3 +297,138 @@ def test_a_merged_question_cannot_be_restored(session, ev):
         act(session, ev, a, "restore")
     session.expire_all()
     assert session.get(Question, a.id).status == "rejected"
+
+
+# ---- Written replies, labels and the star ------------------------------------------------
+
+
+def reply(session, ev, q, **payload):
+    return moderation.reply(session, ev.id, {"id": q.id, **payload})
+
+
+def test_reply_private_then_public_then_taken_back(session, ev):
+    q = reach(session, ev, "approved")
+    change = reply(session, ev, q, text="  We will raise it with the Group.  ")
+    assert change.question.reply_text == "We will raise it with the Group."
+    assert change.question.reply_public is False and change.status_changed is False
+    # Public view: no private reply; the asker's and the moderators' views have it.
+    assert questions.question_to_dict(q)["reply"] is None
+    mine = questions.question_for_asker(q)["reply"]
+    assert mine["text"] == "We will raise it with the Group." and mine["public"] is False and mine["at"].endswith("Z")
+    assert questions.question_for_moderators(q)["reply"] == mine
+
+    reply(session, ev, q, text="We will raise it with the Group.", public=True)
+    assert questions.question_to_dict(q)["reply"] == {**mine, "public": True}  # same text: same time
+
+    reply(session, ev, q, text=None)
+    assert q.reply_text is None and questions.question_for_asker(q)["reply"] is None
+    actions = [h.action for h in session.scalars(
+        select(QuestionHistory).where(QuestionHistory.question_id == q.id).order_by(QuestionHistory.id))]
+    assert actions == ["approve", "reply", "reply", "reply"]
+
+
+def test_reply_and_mark_answered_in_one_step(session, ev):
+    q = reach(session, ev, "live")
+    change = reply(session, ev, q, text="Yes.", public=True, answer=True)
+    assert (q.status, q.live, change.status_changed, change.was_public) == ("answered", False, True, True)
+    # Already answered: replying again with answer=true keeps it answered.
+    change = reply(session, ev, q, text="Yes, in March.", public=True, answer=True)
+    assert q.status == "answered" and change.status_changed is False and q.reply_text == "Yes, in March."
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected"])
+def test_reply_to_unpublished_question(session, ev, status):
+    q = reach(session, ev, status)
+    # A private word to the asker is fine whatever the status...
+    reply(session, ev, q, text="Off topic here; see the Group's page.")
+    assert q.reply_text and q.status == status
+    # ...but only a published question can be marked answered, and then nothing is stored.
+    with pytest.raises(DomainError) as err:
+        reply(session, ev, q, text="Another text", answer=True)
+    assert err.value.code == "conflict"
+    session.expire_all()
+    assert q.reply_text == "Off topic here; see the Group's page." and q.status == status
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({}, "bad_request"),                                  # no text at all
+    ({"text": 5}, "bad_request"),
+    ({"text": "   "}, "invalid"),
+    ({"text": "x" * (moderation.REPLY_LIMIT + 1)}, "invalid"),
+    ({"text": "ok", "public": "yes"}, "bad_request"),
+    ({"text": "ok", "answer": None}, "bad_request"),
+])
+def test_reply_refuses_bad_input(session, ev, payload, code):
+    q = reach(session, ev, "approved")
+    with pytest.raises(DomainError) as err:
+        reply(session, ev, q, **payload)
+    assert err.value.code == code and err.value.message
+    session.expire_all()
+    assert q.reply_text is None
+
+
+def test_labels_are_tidied_and_follow_the_events_spelling(session, ev):
+    a, b = reach(session, ev, "approved"), reach(session, ev, "pending")
+    moderation.set_labels(session, ev.id, {"id": a.id, "labels": ["For the  Group", "follow-up", "Follow-Up"]})
+    assert questions.question_for_moderators(a)["labels"] == ["For the Group", "follow-up"]
+    # Another question picks an existing label in another case: the event's spelling is kept.
+    moderation.set_labels(session, ev.id, {"id": b.id, "labels": ["FOR THE GROUP", "duplicate of the panel"]})
+    assert questions.question_for_moderators(b)["labels"] == ["For the Group", "duplicate of the panel"]
+    from qa.domain.labels import event_labels
+    assert event_labels(session, ev.id) == ["duplicate of the panel", "follow-up", "For the Group"]
+    # Labels and star are never in the public view.
+    assert "labels" not in questions.question_to_dict(a) and "starred" not in questions.question_to_dict(a)
+    moderation.set_labels(session, ev.id, {"id": a.id, "labels": []})
+    assert a.labels is None and questions.question_for_moderators(a)["labels"] == []
+
+
+@pytest.mark.parametrize("labels, code", [
+    (None, "bad_request"),
+    ("follow-up", "bad_request"),
+    ([1], "bad_request"),
+    ([" "], "invalid"),
+    (["x" * 41], "invalid"),
+    (["a; b"], "invalid"),
+    ([f"l{i}" for i in range(9)], "invalid"),
+])
+def test_labels_refuse_bad_input(session, ev, labels, code):
+    q = reach(session, ev, "approved")
+    moderation.set_labels(session, ev.id, {"id": q.id, "labels": ["kept"]})
+    with pytest.raises(DomainError) as err:
+        moderation.set_labels(session, ev.id, {"id": q.id, "labels": labels})
+    assert err.value.code == code and err.value.message
+    session.expire_all()
+    assert questions.question_for_moderators(q)["labels"] == ["kept"]
+
+
+def test_an_event_has_a_bounded_number_of_labels(session, ev, monkeypatch):
+    from qa.domain import labels
+    monkeypatch.setattr(labels, "LABELS_PER_EVENT", 3)
+    a, b = reach(session, ev, "approved"), reach(session, ev, "pending")
+    moderation.set_labels(session, ev.id, {"id": a.id, "labels": ["one", "two"]})
+    moderation.set_labels(session, ev.id, {"id": b.id, "labels": ["Two", "three"]})  # "two" is not new
+    with pytest.raises(DomainError) as err:
+        moderation.set_labels(session, ev.id, {"id": b.id, "labels": ["three", "four"]})
+    assert err.value.code == "invalid" and "3" in err.value.message
+
+
+def test_star(session, ev):
+    q = reach(session, ev, "pending")
+    moderation.set_star(session, ev.id, {"id": q.id, "starred": True})
+    assert questions.question_for_moderators(q)["starred"] is True
+    moderation.set_star(session, ev.id, {"id": q.id, "starred": False})
+    assert questions.question_for_moderators(q)["starred"] is False
+    for payload in ({"id": q.id}, {"id": q.id, "starred": "true"}, {"id": q.id, "starred": None}):
+        with pytest.raises(DomainError) as err:
+            moderation.set_star(session, ev.id, payload)
+        assert err.value.code == "bad_request", payload
+
+
+def test_reply_labels_and_star_stay_in_their_event(session, ev):
+    other = events.create_event(session, {"title": "Other"})
+    q = reach(session, ev, "approved")
+    for call, payload in [(moderation.reply, {"text": "x"}), (moderation.set_labels, {"labels": ["x"]}),
+                          (moderation.set_star, {"starred": True})]:
+        with pytest.raises(DomainError) as err:
+            call(session, other.id, {"id": q.id, **payload})
+        assert err.value.code == "not_found"

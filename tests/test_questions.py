@@ -25,7 +25,7 @@ def test_submit_stores_pending_question(session, ev):
     q = ask(session, ev, name="  Ana ", text="  Why?  ")
     d = questions.question_to_dict(q)
     assert d == {"id": q.id, "theme": "finance", "text": "Why?", "name": "Ana", "status": "pending",
-                 "votes": 0, "live": False, "created_at": d["created_at"], "language": None}
+                 "votes": 0, "live": False, "created_at": d["created_at"], "language": None, "reply": None}
     assert d["created_at"].endswith("Z") and "T" in d["created_at"]
 
 
@@ -277,3 +277,31 @@ def test_hidden_theme_takes_no_new_questions(session, ev):
         ask(session, ev, cid="after")
     assert (err.value.code, err.value.field) == ("invalid", "theme")
     assert session.get(Question, kept.id).theme == "finance"
+
+
+def test_views_of_a_reply_labels_and_star(session, ev):
+    """The public view shows only a public reply; the asker's view any reply; only the
+    moderators' view labels and the star. The participant snapshot agrees with participant_view."""
+    from qa.domain import moderation, snapshot
+    mine, other = ask(session, ev, pid="asker", cid="a"), ask(session, ev, pid="asker", cid="b")
+    moderation.moderate(session, ev.id, {"id": mine.id, "action": "approve"})
+    moderation.reply(session, ev.id, {"id": mine.id, "text": "Only for you."})
+    moderation.reply(session, ev.id, {"id": other.id, "text": "Pending, but answered privately."})
+    moderation.set_labels(session, ev.id, {"id": mine.id, "labels": ["follow-up"]})
+    moderation.set_star(session, ev.id, {"id": mine.id, "starred": True})
+
+    assert questions.question_to_dict(mine)["reply"] is None
+    for view in (questions.participant_view(session, ev.id, "someone else"),
+                 snapshot.screen_view(snapshot.public_entries(session, ev.id))):
+        assert [q["reply"] for q in view] == [None]
+        assert all("labels" not in q and "starred" not in q for q in view)
+    asker_view = questions.participant_view(session, ev.id, "asker")
+    assert {q["id"]: q["reply"]["text"] for q in asker_view} == {
+        mine.id: "Only for you.", other.id: "Pending, but answered privately."}
+    entries = snapshot.public_entries(session, ev.id)
+    assert snapshot.participant_view(session, ev.id, "asker", entries) == asker_view
+    assert entries[0][1]["reply"] is None  # the shared public entry was not changed
+    mod = {q["id"]: q for q in questions.moderator_view(session, ev.id)}
+    assert mod[mine.id]["labels"] == ["follow-up"] and mod[mine.id]["starred"] is True
+    assert mod[other.id]["reply"]["public"] is False and mod[other.id]["labels"] == []
+    assert questions.question_total(session, ev.id) == 2

@@ -8,7 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Event, Question, QuestionHistory
-from .questions import iso
+from .labels import labels_of
+from .questions import iso, reply_to_dict
+
+# The CSV's columns for the written answer, labels and star: one field a column, no JSON in a cell.
+REPLY_LABEL_COLUMNS = ["reply", "reply_public", "replied_at", "labels", "starred"]
 
 
 def export_rows(session: Session, event_id: int) -> list[dict]:
@@ -38,11 +42,27 @@ def export_rows(session: Session, event_id: int) -> list[dict]:
             "language": q.language,
             "flag": q.flag,
             "merged_into": q.merged_into,
+            "reply": reply_to_dict(q),
+            "labels": labels_of(q),
+            "starred": bool(q.starred),
             "created_at": iso(q.created_at),
             "updated_at": iso(q.updated_at),
             "history": history.get(q.id, []),
         })
     return rows
+
+
+def reply_label_cells(row: dict) -> dict:
+    """An export row's reply, labels and star as the CSV's cells (REPLY_LABEL_COLUMNS)."""
+    reply = row["reply"] or {}
+    return {
+        "reply": reply.get("text", ""),
+        "reply_public": reply.get("public", "") if reply else "",
+        "replied_at": reply.get("at", "") if reply else "",
+        # A label never holds ";" (qa/domain/labels.py), so the cell splits back unambiguously.
+        "labels": "; ".join(row["labels"]),
+        "starred": row["starred"],
+    }
 
 
 def theme_summary(session: Session, event_id: int) -> list[dict]:

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..models import BlockedParticipant, Event, Question, Vote
+from ..models import BlockedParticipant, Event, Question, Vote, utcnow
+from . import labels
 from .errors import N_, DomainError
 from .events import TEXT_LIMIT, theme_keys
 from .questions import PUBLIC, add_history, get_question, next_position, public_ids
@@ -230,3 +231,80 @@ def block(session: Session, event_id: int, payload: Any) -> tuple[Question, bool
     session.commit()
     return question, blocked
 
+
+
+REPLY_LIMIT = 2000  # characters: an answer may be longer than a question
+
+
+def reply(session: Session, event_id: int, payload: Any) -> Change:
+    """Give (or with text null take back) a question's written answer, public or for the asker
+    only; with answer=true a published question is also marked answered, in the same step."""
+    payload = require_object(payload)
+    question_id = get_int(payload, "id")
+    if "text" not in payload:
+        raise DomainError("bad_request", "'%(key)s' is required.", "text", key="text")
+    text = None
+    if payload["text"] is not None:
+        text = get_str(payload, "text", max_len=REPLY_LIMIT, label=N_("reply"))
+    public = get_bool(payload, "public", default=False)
+    answer = get_bool(payload, "answer", default=False)
+    begin_write(session, event_id)
+    q = get_question(session, event_id, question_id)
+    was_public, before = q.status in PUBLIC, q.status
+    change = Change(question=q, was_public=was_public, status_changed=False)
+    if answer and q.status not in PUBLIC:
+        # Refused before anything is written: the reply is not stored half-way either.
+        raise _refuse(session, N_("Only a published question can be marked answered."))
+    old = {"text": q.reply_text, "public": bool(q.reply_public)}
+    if text is None:
+        q.reply_text, q.reply_public, q.replied_at = None, False, None
+    else:
+        if text != q.reply_text:
+            q.replied_at = utcnow()
+        q.reply_text, q.reply_public = text, public
+    new = {"text": q.reply_text, "public": bool(q.reply_public)}
+    if new != old:
+        add_history(session, q, "reply", json.dumps({"from": old, "to": new}, ensure_ascii=False))
+    if answer and q.status == "approved":
+        q.status, q.live = "answered", False
+        add_history(session, q, "answer", json.dumps({"from": before, "to": q.status}))
+    change.status_changed = q.status != before
+    session.commit()
+    return change
+
+
+def set_labels(session: Session, event_id: int, payload: Any) -> Question:
+    """Replace a question's labels (moderators only ever see them)."""
+    payload = require_object(payload)
+    question_id = get_int(payload, "id")
+    wanted = labels.parse_labels(payload)
+    begin_write(session, event_id)
+    q = get_question(session, event_id, question_id)
+    old = labels.labels_of(q)
+    others = labels.event_labels(session, event_id)
+    try:
+        wanted = labels.fit_to_event(wanted, others)
+    except DomainError:
+        session.rollback()
+        raise
+    if wanted != old:
+        q.labels = labels.encode(wanted)
+        add_history(session, q, "labels", json.dumps({"from": old, "to": wanted}, ensure_ascii=False))
+    session.commit()
+    return q
+
+
+def set_star(session: Session, event_id: int, payload: Any) -> Question:
+    """Star a question to raise it (or with starred=false take the star off)."""
+    payload = require_object(payload)
+    question_id = get_int(payload, "id")
+    if "starred" not in payload:
+        raise DomainError("bad_request", "'%(key)s' is required.", "starred", key="starred")
+    starred = get_bool(payload, "starred")
+    begin_write(session, event_id)
+    q = get_question(session, event_id, question_id)
+    if bool(q.starred) != starred:
+        q.starred = starred
+        add_history(session, q, "star" if starred else "unstar")
+    session.commit()
+    return q

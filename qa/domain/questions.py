@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..models import BlockedParticipant, Event, Question, QuestionHistory, Vote
 from .errors import N_, DomainError
 from .events import NAME_LIMIT, TEXT_LIMIT, open_theme_keys, theme_keys
+from .labels import labels_of
 from .profanity import flag_for
 from .translations import detect_language
 from .transactions import begin_write, lock_event
@@ -41,6 +42,32 @@ def question_to_dict(q: Question) -> dict:
         out["merged_into"] = q.merged_into
     if q.flag is not None:
         out["flag"] = q.flag
+    out["reply"] = reply_to_dict(q) if q.reply_public else None
+    return out
+
+
+def reply_to_dict(q: Question) -> dict | None:
+    """A moderator's written answer, public or not: only for the asker and the moderators."""
+    if q.reply_text is None:
+        return None
+    return {"text": q.reply_text, "public": bool(q.reply_public),
+            "at": iso(q.replied_at) if q.replied_at is not None else None}
+
+
+def question_for_asker(q: Question) -> dict:
+    """The question as its asker sees it: the reply even when it is not public."""
+    out = question_to_dict(q)
+    out["reply"] = reply_to_dict(q)
+    out["mine"] = True
+    return out
+
+
+def question_for_moderators(q: Question) -> dict:
+    """The question with what only moderators see: a private reply, labels and the star."""
+    out = question_to_dict(q)
+    out["reply"] = reply_to_dict(q)
+    out["labels"] = labels_of(q)
+    out["starred"] = bool(q.starred)
     return out
 
 
@@ -79,13 +106,16 @@ def participant_view(session: Session, event_id: int, participant_id: str) -> li
     )
     out = []
     for q in session.scalars(_display_order(stmt)):
-        item = question_to_dict(q)
-        if q.participant_id == participant_id:
-            item["mine"] = True
+        item = question_for_asker(q) if q.participant_id == participant_id else question_to_dict(q)
         if q.id in voted:
             item["voted"] = True
         out.append(item)
     return out
+
+
+def question_total(session: Session, event_id: int) -> int:
+    """How many questions the event has received, whatever their status."""
+    return session.scalar(select(func.count(Question.id)).where(Question.event_id == event_id)) or 0
 
 
 def next_position(session: Session, event_id: int) -> int:
@@ -112,7 +142,7 @@ def moderator_view(session: Session, event_id: int) -> list[dict]:
     similar = similar_to_many(session, event_id, [q for q in every if q.status == "pending"])
     out = []
     for q in every:
-        item = question_to_dict(q)
+        item = question_for_moderators(q)
         if q.participant_id in blocked:
             item["author_blocked"] = True
         if q.id in similar:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Question, Vote
-from .questions import PUBLIC, question_to_dict
+from .questions import PUBLIC, question_for_asker, question_to_dict, reply_to_dict
 
 # (position is None, position, id): questions.py's display order, in Python.
 SortKey = tuple[bool, int, int]
@@ -75,21 +75,21 @@ def participant_view(session: Session, event_id: int, participant_id: str | None
     ))
     if not own and not voted:
         return None
-    mine = {q.id for q in own}
+    mine = {q.id: q for q in own}
     merged = []
     for key, item in entries:
         if item["id"] in mine or item["id"] in voted:
             item = dict(item)  # the shared dicts are never changed
             if item["id"] in mine:
                 item["mine"] = True
+                item["reply"] = reply_to_dict(mine[item["id"]])  # the asker sees a private reply too
             if item["id"] in voted:
                 item["voted"] = True
         merged.append((key, item))
     unpublished = []
     for q in own:
         if q.status not in PUBLIC:
-            item = question_to_dict(q)
-            item["mine"] = True
+            item = question_for_asker(q)
             if q.id in voted:
                 item["voted"] = True
             unpublished.append((_key(q), item))

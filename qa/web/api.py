@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from ..domain import events as events_domain
 from ..domain import questions
 from ..domain.errors import DomainError
-from ..domain.export import export_rows, theme_summary
+from ..domain.export import REPLY_LABEL_COLUMNS, export_rows, reply_label_cells, theme_summary
 from ..extensions import db
 from .auth import WRONG, bearer_token, require_token, token_matches
 
@@ -49,12 +49,12 @@ def list_questions(code: str):
     event = events_domain.find_event(db.session, code)
     token = bearer_token()
     if token is None:
-        items = questions.public_questions(db.session, event.id)
+        items, view = questions.public_questions(db.session, event.id), questions.question_to_dict
     elif token_matches(token, event.moderator_token):
-        items = questions.all_questions(db.session, event.id)
+        items, view = questions.all_questions(db.session, event.id), questions.question_for_moderators
     else:
         raise DomainError("forbidden", WRONG["moderator token"])
-    return jsonify(questions=[questions.question_to_dict(q) for q in items])
+    return jsonify(questions=[view(q) for q in items])
 
 
 def _moderated_event(code: str):
@@ -98,11 +98,12 @@ def export_csv(code: str):
     rows = export_rows(db.session, event.id)
     out = io.StringIO()
     columns = ["id", "theme", "theme_label", "status", "live", "position", "votes", "name", "text",
-               "language", "flag", "created_at", "updated_at", "history"]
+               "language", "flag", "created_at", "updated_at", "history"] + REPLY_LABEL_COLUMNS
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(_cells({**row, "history": json.dumps(row["history"], ensure_ascii=False)}))
+        writer.writerow(_cells({**row, "history": json.dumps(row["history"], ensure_ascii=False),
+                                **reply_label_cells(row)}))
     # BOM so spreadsheet programs read the accents in French and Spanish questions.
     return Response(
         "\ufeff" + out.getvalue(),
