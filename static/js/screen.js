@@ -18,6 +18,7 @@ const el = {
   joinUrl: $('join-url'),
   joinCode: $('join-code'),
   closed: $('band-closed'),
+  qr: $('qr'),
   segment: $('segment'),
   segmentLabel: $('segment-label'),
   segmentPrompt: $('segment-prompt'),
@@ -132,6 +133,30 @@ function fitLive(layer) {
   text.style.fontSize = `${lo}px`;
 }
 
+/** The largest font size (between min and max, px) at which `node` fits `height` px without
+ * overflowing: a title or guiding question is never cut while the screen has room for it. */
+function fitText(node, min, max, height) {
+  if (!node || !node.textContent) return;
+  const fits = () => node.scrollHeight <= height + 1;
+  node.style.fontSize = `${max}px`;
+  if (fits()) return;
+  let lo = min;
+  let hi = max;
+  for (let i = 0; i < 14 && hi - lo > 0.5; i += 1) {
+    const mid = (lo + hi) / 2;
+    node.style.fontSize = `${mid}px`;
+    if (fits()) lo = mid; else hi = mid;
+  }
+  node.style.fontSize = `${lo}px`;
+}
+
+/** Title and guiding question: as large as their room allows, at most three lines' worth. */
+function fitBand() {
+  const h = el.stage.clientHeight || window.innerHeight;
+  fitText(el.title, h * 0.022, h * 0.042, h * 0.15);
+  if (!el.segment.hidden) fitText(el.segmentPrompt, h * 0.02, h * 0.04, h * 0.13);
+}
+
 /** Drop "Next up" items from the end until the rest fit. */
 function trimNext(layer) {
   const list = layer.querySelector('.next-list');
@@ -142,8 +167,9 @@ function trimNext(layer) {
 }
 
 function refit() {
+  fitBand();
   const current = el.live.querySelector('.layer:not(.is-leaving)');
-  if (current) fitLive(current);
+  if (current) { fitLive(current); fitIdle(current); }
   const next = el.next.querySelector('.layer:not(.is-leaving)');
   if (next) {
     nextSignature = null; // rebuild: items dropped for a small screen may fit now
@@ -154,6 +180,7 @@ function refit() {
 // ---- Rendering -----------------------------------------------------------
 
 function renderBand() {
+  const before = `${el.title.textContent}|${el.segmentPrompt.textContent}|${el.segment.hidden}`;
   el.title.textContent = event.title || '';
   document.title = `${event.title || t('Questions')} · ${t('Screen')}`;
   el.joinCode.textContent = event.code || code;
@@ -169,11 +196,29 @@ function renderBand() {
     el.segmentPrompt.textContent = theme.prompt;
     el.segmentPrompt.hidden = !theme.prompt;
   }
+  if (`${el.title.textContent}|${el.segmentPrompt.textContent}|${el.segment.hidden}` !== before) fitBand();
 }
 
-function screenTheme(key) {
+/** A theme's label made short enough for a "Next up" row: up to the first "&", ":", "," or " – ",
+ * then whole words up to SHORT_LABEL characters, without a dangling "and", "et", "y". */
+const SHORT_LABEL = 26;
+function shortLabel(label) {
+  const head = String(label).split(/\s[&:–—-]\s|[,:;(]\s?/)[0].trim() || String(label);
+  if (head.length <= SHORT_LABEL) return head;
+  const words = [];
+  for (const word of head.split(/\s+/)) {
+    if ([...words, word].join(' ').length > SHORT_LABEL) break;
+    words.push(word);
+  }
+  while (words.length > 1 && words[words.length - 1].length <= 3) words.pop();
+  return words.length ? words.join(' ') : head.slice(0, SHORT_LABEL);
+}
+
+function screenTheme(key, short = false) {
   const info = themeInfo(event, key);
-  const span = h('span', { class: 'screen-theme' }, info.label);
+  const label = short ? shortLabel(info.label) : info.label;
+  const span = h('span', { class: 'screen-theme' }, label);
+  if (label !== info.label) span.title = info.label;
   setThemeIndex(span, event, key);
   return span;
 }
@@ -197,6 +242,8 @@ function renderLive() {
     return;
   }
   liveSignature = signature;
+  // Nothing on air: the join code and a large QR code take the centre, and leave the band.
+  el.stage.classList.toggle('is-idle', !live);
 
   if (live) {
     const layer = crossFade(el.live, [
@@ -210,16 +257,35 @@ function renderLive() {
     layer.dataset.id = String(live.id);
     return;
   }
-  const idle = event.submissions_open === false
-    ? [h('p', { class: 'idle-title' }, t('Thank you for your questions'))]
-    : [
-      h('p', { class: 'idle-title' }, t('Ask your question')),
-      h('p', { class: 'idle-text' }, ...withStrong(
-        t('Scan the QR code, or go to %(url)s and use the code %(code)s.'),
-        { url: shownUrl || t('the event page'), code: event.code || code },
-      )),
-    ];
-  crossFade(el.live, idle);
+  const closed = event.submissions_open === false;
+  // The code is shown large below: the sentence need not repeat it.
+  const words = [
+    closed
+      ? h('p', { class: 'idle-title idle-closed' }, t('Questions are closed'))
+      : h('p', { class: 'idle-title' }, t('Ask your question')),
+    h('p', { class: 'idle-text' }, ...withStrong(
+      closed ? t('Scan the QR code or go to %(url)s to follow the questions and vote.')
+        : t('Scan the QR code or go to %(url)s'),
+      { url: shownUrl || t('the event page') },
+    )),
+  ];
+  const idle = [h('div', { class: 'idle' },
+    h('div', { class: 'idle-qr' }, h('img', { src: data.qrUrl || el.qr.getAttribute('src'), alt: t('QR code that opens the question page') })),
+    h('div', { class: 'idle-words' },
+      ...words,
+      h('p', { class: 'idle-code' }, h('span', { class: 'idle-code-label' }, t('Code')), ' ',
+        h('strong', {}, event.code || code))))];
+  crossFade(el.live, idle, fitIdle);
+}
+
+/** The idle words as large as the centre allows beside the QR code. */
+function fitIdle(layer) {
+  const words = layer.querySelector('.idle-words');
+  if (!words) return;
+  const h = el.stage.clientHeight || window.innerHeight;
+  const style = getComputedStyle(layer);
+  const room = layer.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  fitText(words, h * 0.018, h * 0.04, room);
 }
 
 /** A translated sentence as nodes, its %(name)s parameters in bold (word order is the translator's). */
@@ -249,7 +315,7 @@ function renderNext() {
     const li = h('li', { class: 'next-item', 'data-id': q.id },
       h('span', { class: 'next-num' }, String(i + 1)),
       h('span', { class: 'next-text', lang: q.language || null }, q.text),
-      screenTheme(q.theme),
+      screenTheme(q.theme, true),
       votesTag(q, 'next-votes'));
     setThemeIndex(li, event, q.theme);
     return li;

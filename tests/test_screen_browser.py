@@ -1,0 +1,176 @@
+"""The projector screen read from 20 metres (templates/screen.html, static/js/screen.js, static/css/screen.css),
+in a real browser at 1920×1080 and 1280×720, in English, French and Spanish.
+
+Idle, the QR code (a third of the height at least) and the join code fill the centre; on air,
+the band's QR code stays at least 200 px tall at 1080p; the title and the guiding question
+are never cut while the screen has room; "Questions are closed" is as large as "Ask at …";
+"Next up" rows give most of their width to the question. Screenshots go to /tmp/qa-screen/
+(looked at by a person after a change) and tests/artifacts/screen/.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from conftest import ADMIN_TOKEN, BROWSER_WAIT_MS, CHROMIUM
+from live_server import LiveServer
+from qa.domain import events as events_domain
+from qa.domain import translations
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"needs Chromium at {CHROMIUM}", allow_module_level=True)
+expect = sync_api.expect
+pytestmark = pytest.mark.timeout(300)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = [Path("/tmp/qa-screen"), ROOT / "tests" / "artifacts" / "screen"]
+SIZES = {"1080": {"width": 1920, "height": 1080}, "720": {"width": 1280, "height": 720}}
+QUESTIONS = [
+    ("trade-facilitation", "How can small exporters get faster customs clearance at the border, and who pays "
+                           "for the single window once the donors leave?"),
+    ("finance", "Comment les petites entreprises peuvent-elles accéder au financement du commerce ?"),
+    ("digitalization", "¿Cómo pueden las mipymes aprovechar el comercio electrónico transfronterizo?"),
+    ("finance", "What would make cross-border payments cheaper for a firm of five people?"),
+    ("other", "Could the Group publish a plain-language guide to its package?"),
+]
+
+
+@pytest.fixture(scope="module")
+def room():
+    """A live server with the demo's event (its long title, four themes, three languages) and
+    questions on the queue; a moderator socket to drive it."""
+    with tempfile.TemporaryDirectory(prefix="qa-screen-") as workdir:
+        env = {"QA_DATABASE_URL": f"sqlite:///{workdir}/s.db", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
+               "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": workdir}
+        with LiveServer(env, args=("--no-demo",)) as server:
+            r = requests.post(f"{server.url}/api/admin/events", timeout=10,
+                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                              json={"title": events_domain.DEMO_TITLE, "submissions_open": True,
+                                    "translations": translations.DEMO_TRANSLATIONS})
+            r.raise_for_status()
+            ev = r.json()
+            participant = socketio.SimpleClient()
+            participant.connect(server.url, auth={"event": ev["code"], "role": "participant"},
+                                transports=["websocket"])
+            moderator = socketio.SimpleClient()
+            moderator.connect(server.url, transports=["websocket"],
+                              auth={"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
+            ids = []
+            for i, (theme, text) in enumerate(QUESTIONS):
+                ack = participant.call("question:submit", {"client_id": f"s{i}", "theme": theme, "text": text},
+                                       timeout=10)
+                assert ack["ok"], ack
+                ids.append(ack["question"]["id"])
+                assert moderator.call("question:moderate", {"id": ids[-1], "action": "approve"}, timeout=10)["ok"]
+            participant.disconnect()
+            try:
+                yield server, ev, moderator, ids
+            finally:
+                moderator.disconnect()
+
+
+def drive(moderator, event: str, payload: dict) -> None:
+    ack = moderator.call(event, payload, timeout=10)
+    assert ack["ok"], ack
+
+
+def settle(page) -> None:
+    page.wait_for_timeout(900)  # the cross-fade (0.6 s) and the fitting, before measuring or a picture
+
+
+def shoot(page, name: str) -> None:
+    for folder in SHOTS:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"))
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def not_cut(page, selector: str) -> bool:
+    """The element shows all its text: nothing overflows its box, and no line is clamped with "…"."""
+    return page.eval_on_selector(selector, "(e) => e.scrollHeight <= e.clientHeight + 1 && "
+                                           "getComputedStyle(e).webkitLineClamp === 'none'")
+
+
+def inside_live(page) -> bool:
+    """The idle words and QR code stay within the centre: nothing runs over the bands."""
+    live = box(page, "#live")
+    for selector in ("#live .layer:not(.is-leaving) .idle-words", "#live .layer:not(.is-leaving) .idle-qr"):
+        inner = box(page, selector)
+        if inner["y"] < live["y"] - 1 or inner["y"] + inner["height"] > live["y"] + live["height"] + 1:
+            return False
+    return not_cut(page, "#live .layer:not(.is-leaving) .idle-words")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_the_screen_from_the_back_of_the_room(room, lang):
+    server, ev, moderator, ids = room
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport=SIZES["1080"])
+            page.set_default_timeout(BROWSER_WAIT_MS)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server.url}/e/{ev['code']}/screen?lang={lang}")
+            expect(page.locator("#live .layer:not(.is-leaving) .idle-qr img")).to_be_visible()
+            title = {"en": events_domain.DEMO_TITLE, **{k: v["title"] for k, v in translations.DEMO_TRANSLATIONS.items()}}
+            expect(page.locator("#event-title")).to_have_text(title[lang])
+
+            # Nothing on air: the QR code is over a third of the screen's height, the code beside it.
+            drive(moderator, "event:update", {"active_theme": None, "submissions_open": True})
+            for size, viewport in SIZES.items():
+                page.set_viewport_size(viewport)
+                settle(page)
+                qr = box(page, "#live .layer:not(.is-leaving) .idle-qr img")
+                assert qr["height"] >= viewport["height"] / 3, (size, qr)
+                assert page.locator("#qr").is_hidden()  # the band's QR code gives way to the big one
+                expect(page.locator("#live .layer:not(.is-leaving) .idle-code strong")).to_have_text(ev["code"])
+                assert not_cut(page, "#event-title"), size
+                assert inside_live(page), size
+                shoot(page, f"screen-{lang}-{size}-idle")
+
+            # On air, in a segment: the band's QR stays ≥ 200 px at 1080p; the guiding question shows whole.
+            drive(moderator, "event:update", {"active_theme": "finance"})
+            drive(moderator, "question:moderate", {"id": ids[0], "action": "live"})
+            for size, viewport in SIZES.items():
+                page.set_viewport_size(viewport)
+                expect(page.locator("#live .layer:not(.is-leaving) .live-text")).to_be_visible()
+                settle(page)
+                if size == "1080":
+                    assert box(page, "#qr")["height"] >= 200
+                assert not_cut(page, "#segment-prompt") and not_cut(page, "#event-title"), size
+                # Next up: the question takes most of each row.
+                rows = page.locator("#next .layer:not(.is-leaving) .next-item")
+                assert rows.count() >= 1
+                for i in range(rows.count()):
+                    row = rows.nth(i).bounding_box()
+                    text = rows.nth(i).locator(".next-text").bounding_box()
+                    assert text["width"] >= 0.6 * row["width"], (size, i, text, row)
+                shoot(page, f"screen-{lang}-{size}-live")
+
+            # Closed: as prominent as "Ask at …".
+            drive(moderator, "event:update", {"submissions_open": False})
+            expect(page.locator("#band-closed")).to_be_visible()
+            how = page.eval_on_selector(".band-how", "(e) => parseFloat(getComputedStyle(e).fontSize)")
+            closed = page.eval_on_selector("#band-closed", "(e) => parseFloat(getComputedStyle(e).fontSize)")
+            assert closed >= how
+            shoot(page, f"screen-{lang}-720-closed-live")
+            drive(moderator, "question:moderate", {"id": ids[0], "action": "unlive"})
+            expect(page.locator("#live .layer:not(.is-leaving) .idle-closed")).to_be_visible()
+            for size, viewport in SIZES.items():
+                page.set_viewport_size(viewport)
+                settle(page)
+                assert inside_live(page), size
+                shoot(page, f"screen-{lang}-{size}-closed-idle")
+        finally:
+            drive(moderator, "event:update", {"submissions_open": True, "active_theme": None})
+            browser.close()
+    assert errors == []
