@@ -52,8 +52,9 @@ def need(reason: str | None) -> None:
     if reason is None:
         return
     if REQUIRE_SERVICES:
-        pytest.fail(reason + " (QA_TEST_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
+        pytest.fail(reason + " (QA_TEST_REQUIRE_SERVICES=1)", pytrace=False)
+    # Also at the top of a module (the browser modules): there it skips the whole module.
+    pytest.skip(reason, allow_module_level=True)
 
 
 @pytest.fixture
@@ -156,9 +157,58 @@ def received(test_client, name: str | None = None) -> list[dict]:
 
 
 # ---- A real browser (tests/test_browser.py, test_desk_browser.py, test_accessibility.py) ----------
-# Those modules skip themselves before these fixtures run when Chromium or Playwright is missing.
+# Those modules call need_browser() before these fixtures run: a missing Chromium or Playwright
+# skips them here and fails them in CI.
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium package; never a downloaded browser
+# Only tests/test_ci.py sets it: to see what a machine without Chromium does.
+CHROMIUM = os.environ.get("QA_TEST_CHROMIUM", CHROMIUM)
+
+
+def _why_no_browser() -> str | None:
+    import importlib.util
+
+    if not os.path.exists(CHROMIUM):
+        return f"browser tests need Chromium at {CHROMIUM} (Debian's chromium package)"
+    if importlib.util.find_spec("playwright") is None:
+        return "browser tests need Playwright for Python (requirements-dev.txt)"
+    return None
+
+
+def need_browser() -> None:
+    """At the top of a browser test module, or as the `browser_required` fixture."""
+    need(_why_no_browser())
+
+
+@pytest.fixture
+def browser_required() -> None:
+    need_browser()
+
+
+# A module that skips by itself (pytest.skip, importorskip, skipif) when Chromium, Playwright or
+# axe-core is missing would pass CI having tested nothing in a browser: there it fails instead.
+_BROWSER_WORDS = ("chromium", "playwright", "axe-core")
+
+
+def _no_browser_skip_in_ci(report) -> None:
+    if REQUIRE_SERVICES and report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        if any(word in reason.lower() for word in _BROWSER_WORDS):
+            report.outcome = "failed"
+            report.longrepr = f"{reason} (QA_TEST_REQUIRE_SERVICES=1: no browser test skips in CI)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _no_browser_skip_in_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _no_browser_skip_in_ci(outcome.get_result())
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 BROWSER_WAIT_MS = 10_000  # every browser wait is bounded

@@ -10,7 +10,6 @@ Screenshots land in tests/artifacts/a11y/ (gitignored).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,13 @@ from conftest import ADMIN_TOKEN
 from live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
-from conftest import BROWSER_WAIT_MS, CHROMIUM
+from conftest import BROWSER_WAIT_MS, need, need_browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "a11y"
 
-
-def _missing(reason: str) -> None:
-    # CI sets QA_TEST_REQUIRE_SERVICES=1: there a missing tool fails the run instead.
-    if os.environ.get("QA_TEST_REQUIRE_SERVICES") == "1":
-        pytest.fail(reason + " (QA_TEST_REQUIRE_SERVICES=1)", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
-if not os.path.exists(CHROMIUM):
-    _missing(f"accessibility tests need Chromium at {CHROMIUM}")
-if not AXE.exists():
-    _missing("accessibility tests need axe-core: run `npm ci` in the project root "
-             "(scripts/test does when npm is installed)")
+need_browser()
+need(None if AXE.exists() else "accessibility tests need axe-core: run `npm ci` in the project root "
+     "(scripts/test does when npm is installed)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="accessibility tests need Playwright for Python")
 expect = sync_api.expect
 

@@ -3,7 +3,6 @@ the test client with the session cookie, its JSON endpoints under /api/admin, th
 closes, and one real browser that creates an event and asks a question in it."""
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -531,7 +530,7 @@ def test_the_socket_manager_is_the_single_process_one_without_a_queue(app):
 
 # ---- A real browser ---------------------------------------------------------------------------
 
-needs_browser = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}")
+needs_browser = pytest.mark.usefixtures("browser_required")
 
 
 @needs_browser

@@ -14,7 +14,6 @@ Questions are seeded through real python-socketio clients against a real `python
 """
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 import threading
@@ -26,9 +25,8 @@ from typing import Any
 import pytest
 import requests
 
-from conftest import BROWSER_WAIT_MS, CHROMIUM
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}", allow_module_level=True)
+from conftest import BROWSER_WAIT_MS, need_browser
+need_browser()
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 socketio = pytest.importorskip("socketio", reason="desk browser tests seed questions with python-socketio")
 expect = sync_api.expect
