@@ -226,8 +226,10 @@ def serve(app, host: str, port: int, mode: str, sock=None) -> None:
         from qa.web.websocket import RequestHandler
 
         # What socketio.run() reaches through app.run() and run_simple(), on our socket; the
-        # handler hangs up after a WebSocket instead of reading its frames as HTTP.
-        server = make_server(host, port, app, threaded=True, fd=sock.fileno(), request_handler=RequestHandler)
+        # handler hangs up after a WebSocket instead of reading its frames as HTTP. The address
+        # the socket is bound to, not --host, tells Werkzeug its family (localhost may be ::1).
+        server = make_server(sock.getsockname()[0], port, app, threaded=True, fd=sock.fileno(),
+                             request_handler=RequestHandler)
         sock.close()  # the server holds its own duplicate of the descriptor
         server.serve_forever()
 
