@@ -6,6 +6,7 @@ import socket
 import sqlite3
 import threading
 import time
+import warnings
 
 import pytest
 import requests
@@ -15,11 +16,7 @@ from conftest import ADMIN_TOKEN
 from live_server import LiveServer, free_port
 
 OFFLINE_SECONDS = 30
-
-# These tests orphan client sockets on purpose (their server is killed or cut off).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
-)
+JOIN_SECONDS = 10  # the longest teardown waits for a client's or the proxy's threads
 
 
 def env_for(tmp_path, **extra):
@@ -37,29 +34,82 @@ def create_event(server):
 
 
 @pytest.fixture(autouse=True)
-def close_orphans():
-    """Close this test's clients and collect what their dead servers left behind here, where
-    the warnings are ignored: collected during a later test, they failed it (pytest.ini)."""
+def nothing_left_for_the_collector():
+    """After each test (its fixtures closed first): a socket that only the collector finds is
+    one this module leaked, which pytest.ini's warnings-as-errors would pin on a later test."""
     yield
-    while Recorder.made:
-        try:
-            Recorder.made.pop().client.disconnect()
-        except Exception:
-            pass  # its server is gone; the collection below reclaims the socket
-    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == [], leaks
+
+
+@pytest.fixture
+def recorders():
+    """recorders(url, auth, ...) -> a connected Recorder, closed after the test however it ends."""
+    made: list[Recorder] = []
+    lock = threading.Lock()  # the kill test makes them from several threads
+
+    def _make(*args, **kwargs) -> Recorder:
+        r = Recorder(*args, **kwargs)
+        with lock:
+            made.append(r)
+        return r
+
+    yield _make
+    for r in made:
+        r.close()
+    # Checked here, not left to the collector: a Recorder may outlive the test in pytest's hands.
+    assert [r for r in made if r.websocket_open()] == [], "a client's WebSocket was left open"
 
 
 class Recorder:
-    """A python-socketio client that keeps what it receives."""
+    """A python-socketio client that keeps what it receives, and owns its transports.
 
-    made: list["Recorder"] = []  # closed by close_orphans after each test
+    Its server is killed or cut off on purpose. python-engineio then ends the connection
+    without closing its WebSocket (websocket-client's socket), and a reconnection replaces
+    it: left to the cycle collector, it was reported (ResourceWarning, an error here) in
+    whatever test ran next. So the dead WebSocket is closed as the connection drops, and
+    the HTTP session, whatever WebSocket is left and the client's threads at `close()`.
+    """
 
     def __init__(self, url, auth, transports=("websocket",), **client_kw):
         self.msgs: list[tuple[str, object]] = []
-        self.client = socketio.Client(**client_kw)
-        Recorder.made.append(self)
+        self.http = requests.Session()
+        self.client = socketio.Client(http_session=self.http, handle_sigint=False, **client_kw)
         self.client.on("*", lambda name, data=None: self.msgs.append((name, data)))
-        self.client.connect(url, auth=auth, wait_timeout=10, transports=list(transports))
+        self.client.on("disconnect", self._dropped)
+        try:
+            self.client.connect(url, auth=auth, wait_timeout=10, transports=list(transports))
+        except BaseException:
+            self.close()
+            raise
+
+    def _dropped(self, reason=None):
+        if reason != self.client.reason.CLIENT_DISCONNECT:  # ours closes it with a handshake
+            self._close_websocket()
+
+    def websocket_open(self) -> bool:
+        ws = getattr(self.client.eio, "ws", None)
+        return ws is not None and ws.sock is not None
+
+    def _close_websocket(self):
+        ws = getattr(self.client.eio, "ws", None)
+        if ws is not None:
+            ws.shutdown()  # the socket only: no close handshake with a server that is gone
+
+    def close(self):
+        try:
+            self.client.disconnect()  # stops reconnecting; joins the read loop if connected
+        finally:
+            self._close_websocket()
+            for task in (getattr(self.client, "_reconnect_task", None),
+                         getattr(self.client.eio, "read_loop_task", None),
+                         getattr(self.client.eio, "write_loop_task", None)):
+                if task is not None:
+                    task.join(timeout=JOIN_SECONDS)
+            self.http.close()
 
     def last(self, name):
         hits = [d for n, d in self.msgs if n == name]
@@ -79,7 +129,7 @@ def all_questions(server, ev):
                         headers={"Authorization": f"Bearer {ev['moderator_token']}"}, timeout=5).json()["questions"]
 
 
-def test_kill_9_mid_burst_loses_and_doubles_nothing(tmp_path):
+def test_kill_9_mid_burst_loses_and_doubles_nothing(tmp_path, recorders):
     env = env_for(tmp_path)
     server = LiveServer(env, args=("--no-demo",)).start()
     ev = create_event(server)
@@ -90,7 +140,7 @@ def test_kill_9_mid_burst_loses_and_doubles_nothing(tmp_path):
     enough = threading.Event()
 
     def send(n):
-        r = Recorder(server.url, {"event": ev["code"], "role": "participant"}, reconnection=False)
+        r = recorders(server.url, {"event": ev["code"], "role": "participant"}, reconnection=False)
         assert r.wait(lambda: r.last("snapshot"))
         identities[n] = r.last("snapshot")["participant"]
         for i in range(per_sender):
@@ -113,6 +163,7 @@ def test_kill_9_mid_burst_loses_and_doubles_nothing(tmp_path):
     deadline = time.monotonic() + 10
     for t in threads:
         t.join(timeout=max(0.1, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), "a sender was still waiting 10 s after the kill"
     assert len(acked) < senders * per_sender, "the kill came too late to test anything"
 
     server = LiveServer(env, port=server.port, args=("--no-demo",)).start()
@@ -126,7 +177,7 @@ def test_kill_9_mid_burst_loses_and_doubles_nothing(tmp_path):
 
         # Every sender comes back and resends everything with the same client_id.
         for n, identity in identities.items():
-            r = Recorder(server.url, {"event": ev["code"], "role": "participant", "participant": identity},
+            r = recorders(server.url, {"event": ev["code"], "role": "participant", "participant": identity},
                          reconnection=False)
             for i in range(per_sender):
                 ack = r.client.call("question:submit", {"client_id": f"c{i}", "theme": "other",
@@ -153,7 +204,8 @@ class CuttableProxy:
         self.listener = socket.create_server(("127.0.0.1", self.port))
         self.listener.settimeout(0.2)
         self.stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
 
     def _accept(self):
         while not self.stopped:
@@ -164,11 +216,18 @@ class CuttableProxy:
             if not self.up:
                 down.close()
                 continue
-            up = socket.create_connection(("127.0.0.1", self.upstream))
+            try:
+                up = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+            except OSError:
+                down.close()  # the server is gone: as a dead network would, refuse
+                continue
+            up.settimeout(None)
             with self.lock:
                 self.socks += [down, up]
-            for a, b in ((down, up), (up, down)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                for a, b in ((down, up), (up, down)):
+                    t = threading.Thread(target=self._pump, args=(a, b), daemon=True)
+                    self.threads.append(t)
+                    t.start()
 
     @staticmethod
     def _pump(src, dst):
@@ -200,23 +259,43 @@ class CuttableProxy:
 
     def close(self):
         self.stopped = True
+        self.threads[0].join(timeout=JOIN_SECONDS)  # no new connection after this
         self.cut()
         self.listener.close()
+        with self.lock:
+            threads = list(self.threads)
+        for t in threads:
+            t.join(timeout=JOIN_SECONDS)
+        assert not any(t.is_alive() for t in threads), "a proxy thread outlived close()"
 
 
-def test_offline_clients_come_back_to_the_right_state(tmp_path):
+@pytest.fixture
+def proxies():
+    """proxies(upstream_port) -> a CuttableProxy, closed after the test however it ends."""
+    made: list[CuttableProxy] = []
+
+    def _make(upstream_port: int) -> CuttableProxy:
+        made.append(CuttableProxy(upstream_port))
+        return made[-1]
+
+    yield _make
+    for proxy in made:
+        proxy.close()
+
+
+def test_offline_clients_come_back_to_the_right_state(tmp_path, recorders, proxies):
     with LiveServer(env_for(tmp_path), args=("--no-demo",)) as server:
         ev = create_event(server)
-        proxy = CuttableProxy(server.port)
+        proxy = proxies(server.port)
         via = f"http://127.0.0.1:{proxy.port}"
-        mod = Recorder(server.url, {"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
+        mod = recorders(server.url, {"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
         opts = dict(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=1)
-        asker = Recorder(via, {"event": ev["code"], "role": "participant"}, **opts)
+        asker = recorders(via, {"event": ev["code"], "role": "participant"}, **opts)
         asker.wait(lambda: asker.last("snapshot"))
         identity = asker.last("snapshot")["participant"]
         asker.client.connection_auth["participant"] = identity  # what the browser's connection.js does
-        screen = Recorder(via, {"event": ev["code"], "role": "screen"}, **opts)
-        voter = Recorder(server.url, {"event": ev["code"], "role": "participant"})
+        screen = recorders(via, {"event": ev["code"], "role": "screen"}, **opts)
+        voter = recorders(server.url, {"event": ev["code"], "role": "participant"})
         ids = [asker.client.call("question:submit", {"client_id": str(i), "theme": "finance", "text": f"Q{i}"},
                                  timeout=10)["question"]["id"] for i in range(3)]
         assert mod.client.call("question:moderate", {"id": ids[0], "action": "approve"}, timeout=10)["ok"]
@@ -257,14 +336,13 @@ def test_offline_clients_come_back_to_the_right_state(tmp_path):
         assert elapsed < 5
         for r in (mod, asker, screen, voter):
             r.client.disconnect()
-        proxy.close()
 
 
-def test_locked_database_gives_a_retryable_error_and_loses_nothing(tmp_path):
+def test_locked_database_gives_a_retryable_error_and_loses_nothing(tmp_path, recorders):
     env = env_for(tmp_path, QA_DB_BUSY_TIMEOUT_MS="500")
     with LiveServer(env, args=("--no-demo",)) as server:
         ev = create_event(server)
-        p = Recorder(server.url, {"event": ev["code"], "role": "participant"}, reconnection=False)
+        p = recorders(server.url, {"event": ev["code"], "role": "participant"}, reconnection=False)
         blocker = sqlite3.connect(tmp_path / "qa.sqlite3", isolation_level=None, timeout=5)
         blocker.execute("BEGIN EXCLUSIVE")
         try:
@@ -284,12 +362,12 @@ def test_locked_database_gives_a_retryable_error_and_loses_nothing(tmp_path):
         p.client.disconnect()
 
 
-def test_long_polling_works_end_to_end_when_websocket_is_blocked(tmp_path):
+def test_long_polling_works_end_to_end_when_websocket_is_blocked(tmp_path, recorders):
     with LiveServer(env_for(tmp_path), args=("--no-demo",)) as server:
         ev = create_event(server)
-        p = Recorder(server.url, {"event": ev["code"], "role": "participant"}, transports=("polling",))
-        s = Recorder(server.url, {"event": ev["code"], "role": "screen"}, transports=("polling",))
-        m = Recorder(server.url, {"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]},
+        p = recorders(server.url, {"event": ev["code"], "role": "participant"}, transports=("polling",))
+        s = recorders(server.url, {"event": ev["code"], "role": "screen"}, transports=("polling",))
+        m = recorders(server.url, {"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]},
                      transports=("polling",))
         assert p.client.transport() == "polling"
         ack = p.client.call("question:submit", {"client_id": "1", "theme": "other", "text": "Polling?"}, timeout=10)
