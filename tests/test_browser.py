@@ -230,6 +230,7 @@ def test_keyboard_triage_edit_and_undo(server, contexts, console):
     desk.goto(ev["links"]["moderator"])
     phone.goto(ev["links"]["participant"])
     expect(phone.locator("#conn")).to_have_attribute("data-state", "connected")
+    phone.locator("#theme-chips .chip").first.click()  # no theme is chosen for the asker unless a segment is on
     for text in ("First question?", "Second question?"):
         phone.fill("#ask-text", text)
         phone.click("#ask-send")
@@ -308,6 +309,7 @@ def test_offline_question_waits_in_outbox_and_is_resent(server, contexts, consol
     ctx.set_offline(True)
     expect(phone.locator("#conn")).not_to_have_attribute("data-state", "connected", timeout=20_000)
     expect(phone.locator("#ask-send")).to_contain_text("Offline")
+    phone.locator("#theme-chips .chip").first.click()  # no theme is chosen for the asker unless a segment is on
     phone.fill("#ask-text", "Asked in a tunnel")
     phone.click("#ask-send")
     expect(phone.locator("#mine-list .mine-item", has_text="Asked in a tunnel").locator(".status")).to_have_text(
@@ -385,6 +387,7 @@ def test_desk_blocks_an_author_and_shows_the_profanity_flag(filtered_server, con
     expect(desk.locator("#main")).to_be_visible()
 
     rude = "Why is customs such a shit show for small exporters?"
+    phone.locator("#theme-chips .chip").first.click()  # no theme is chosen for the asker unless a segment is on
     phone.fill("#ask-text", rude)
     phone.click("#ask-send")
     card = desk.locator("#incoming-list .card", has_text=rude)
@@ -448,6 +451,7 @@ def test_participant_page_follows_names_policy_theme_colours_and_hidden_themes(f
     expect(phone.locator("label[for=ask-name]")).to_contain_text("(required)")
     expect(phone.locator("#ask-name")).to_have_attribute("required", "")
     phone.fill("#ask-name", "")
+    phone.locator("#theme-chips .chip").first.click()  # no theme is chosen for the asker unless a segment is on
     phone.fill("#ask-text", "Which ports are the slowest?")
     phone.click("#ask-send")
     expect(phone.locator("#ask-error")).to_have_text("Please give your name with your question.")

@@ -363,6 +363,7 @@ def test_switch_in_a_browser_is_remembered_and_scripts_follow(tmp_path):
             expect(page.locator("#ask-send")).to_have_text("Enviar")
             page.click("#ask-send")  # nothing written: the script's own message, in Spanish
             expect(page.locator("#ask-error")).to_have_text("Escriba primero su pregunta.")
+            page.locator("#theme-chips .chip").first.click()  # no theme is chosen unless a segment is on
             page.fill("#ask-text", "¿Qué apoyo habrá para las mipymes exportadoras?")
             page.click("#ask-send")
             mine = page.locator("#mine-list .mine-item")

@@ -26,6 +26,10 @@ const el = {
   exportJson: $('export-json'),
   languageFilter: $('language-filter'),
   themeFilter: $('theme-filter'),
+  labelFilter: $('label-filter'),
+  starFilter: $('star-filter'),
+  labelOptions: $('label-options'),
+  queueSegment: $('queue-segment'),
   summaryTable: $('summary-table'),
   search: $('search'),
   helpButton: $('help-button'),
@@ -99,6 +103,8 @@ const questions = new Map(); // every question, all statuses
 let order = []; // public ids, display order
 let selectedId = null;
 let editingId = null;
+let replyingId = null; // the card whose written-answer form is open
+let labellingId = null; // the card whose labels editor is open
 const cards = new Map(); // id → <li class="card">
 const busy = new Set(); // ids with a request in flight
 const undoStack = [];
@@ -296,6 +302,10 @@ el.exportJson.addEventListener('click', () => exportFile('json'));
 function upsert(q) {
   const prev = questions.get(q.id);
   const merged = { ...prev, ...q };
+  // A public view of a question (a broadcast to everyone, or an ack of another action) has no
+  // labels and shows a private reply as none: what the desk knows of it stays. The moderators'
+  // own view, which always has `labels`, follows when these change (qa/web/broadcast.py).
+  if (prev && !('labels' in q) && q.reply === null && prev.reply && !prev.reply.public) merged.reply = prev.reply;
   questions.set(q.id, merged);
   if (PUBLIC.has(merged.status) && !order.includes(merged.id)) order.push(merged.id);
   return merged;
@@ -375,20 +385,71 @@ el.search.addEventListener('input', () => {
   searchTimer = setTimeout(redrawAll, 150);
 });
 
+// ---- Labels and star filters ------------------------------------------------
+
+const labelsOf = (q) => (Array.isArray(q.labels) ? q.labels : []);
+
+/** The event's labels: every label a question carries, once whatever its case, sorted. */
+function eventLabels() {
+  const seen = new Map();
+  for (const q of questions.values()) {
+    for (const label of labelsOf(q)) {
+      const key = label.toLocaleLowerCase();
+      if (!seen.has(key)) seen.set(key, label);
+    }
+  }
+  return Array.from(seen.values()).sort((a, b) => a.localeCompare(b, lang, { sensitivity: 'base' }));
+}
+
+let labelsSignature = '';
+
+/** The label filter and the editor's suggestions follow the labels in use. */
+function renderLabelChoices() {
+  const all = eventLabels();
+  const signature = JSON.stringify(all);
+  if (signature === labelsSignature) return;
+  labelsSignature = signature;
+  const chosen = el.labelFilter.value;
+  el.labelFilter.replaceChildren(
+    h('option', { value: '' }, t('All labels')),
+    ...all.map((label) => h('option', { value: label }, label)),
+  );
+  // A filter on a label no question carries any more would hide everything for no visible reason.
+  el.labelFilter.value = all.includes(chosen) ? chosen : '';
+  el.labelOptions.replaceChildren(...all.map((label) => h('option', { value: label })));
+}
+
+el.labelFilter.addEventListener('change', () => {
+  redrawAll();
+  announce(el.announcer, el.labelFilter.value
+    ? t('Showing questions labelled %(label)s only.', { label: el.labelFilter.value })
+    : t('Showing questions with any label.'));
+});
+
+el.starFilter.addEventListener('change', () => {
+  redrawAll();
+  announce(el.announcer, el.starFilter.checked ? t('Showing starred questions only.') : t('Showing every question.'));
+});
+
 /** Lower case, without accents: "Accès" is found by "acces". */
 const folded = (text) => (text || '').normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();
 
-const filtersOn = () => Boolean(el.languageFilter.value || el.themeFilter.value || el.search.value.trim());
+const filtersOn = () => Boolean(el.languageFilter.value || el.themeFilter.value || el.search.value.trim()
+  || el.labelFilter.value || el.starFilter.checked);
 
 /** The questions the desk's filters let through: language, theme, and words in the text or name. */
 function shownByFilters(items) {
   const language = el.languageFilter.value;
   const theme = el.themeFilter.value;
   const words = folded(el.search.value).split(/\s+/).filter(Boolean);
-  if (!language && !theme && !words.length) return items;
+  const label = el.labelFilter.value;
+  const starred = el.starFilter.checked;
+  if (!language && !theme && !words.length && !label && !starred) return items;
   return items.filter((q) => {
     if (language && (language === 'none' ? q.language : q.language !== language)) return false;
     if (theme && q.theme !== theme) return false;
+    if (starred && !q.starred) return false;
+    if (label && !labelsOf(q).some((l) => l.toLocaleLowerCase() === label.toLocaleLowerCase())) return false;
     const haystack = folded(`${q.text} ${q.name || ''}`);
     return words.every((word) => haystack.includes(word));
   });
@@ -417,6 +478,9 @@ function anchorFor(body) {
 }
 
 function render() {
+  renderLabelChoices();
+  renderSegmentNote();
+  similarIndex = reverseSimilar();
   const l = lists();
   queueLength = l.queue.length;
   const queuePosition = new Map(l.queue.map((q, i) => [q.id, i]));
@@ -475,6 +539,15 @@ function fill(list, items, column, positions) {
     updateCard(card, questions.get(id), column, position.get(id));
     return card;
   });
+}
+
+/** With a segment on, the screen's "Next up" shows only that theme's questions: say so over the queue. */
+function renderSegmentNote() {
+  const key = event.active_theme;
+  el.queueSegment.hidden = !key;
+  const text = key ? t('Segment on: the screen shows only the next questions on %(theme)s.',
+    { theme: themeInfo(event, key).label }) : '';
+  if (el.queueSegment.textContent !== text) el.queueSegment.textContent = text;
 }
 
 function renderThemeCounts(incoming) {
@@ -576,13 +649,25 @@ function button(label, action, id, { shortcut, className = '', title } = {}) {
 }
 
 function blockButton(q) {
-  return q.author_blocked
-    ? button(t('Unblock author'), 'unblock', q.id, { shortcut: 'b', className: 'button-block' })
-    : button(t('Block author'), 'block', q.id, { shortcut: 'b', className: 'button-block' });
+  // An icon at the end of the row, its words for screen readers and as a tooltip: a rare action
+  // that must not push the others onto a second line.
+  const label = q.author_blocked ? t('Unblock author') : t('Block author');
+  const b = button(h('span', { class: 'visually-hidden' }, label), q.author_blocked ? 'unblock' : 'block', q.id,
+    { shortcut: 'b', className: 'button-block button-icon' });
+  b.title = label;
+  return b;
+}
+
+function replyButton(q) {
+  return button(t('Reply'), 'reply', q.id, { shortcut: 'w', className: 'button-reply' });
 }
 
 function actionsFor(q, column, position) {
-  return [...statusActions(q, column, position), blockButton(q)];
+  const actions = statusActions(q, column, position);
+  // Before the arrows, which stay together at the end of the row.
+  const at = actions.findIndex((a) => a.classList.contains('move-group'));
+  actions.splice(at < 0 ? actions.length : at, 0, replyButton(q));
+  return [...actions, blockButton(q)];
 }
 
 function statusActions(q, column, position) {
@@ -630,13 +715,43 @@ function statusActions(q, column, position) {
   }
 }
 
-/** Questions the server found similar to a pending one, still worth merging into. */
+let similarIndex = new Map(); // id → the pending questions whose hints name it (reverseSimilar)
+
+/** The server sends hints with a pending question only (on arrival, and in the snapshot): the
+ * other question of each pair learns of it here, at once, not at the next reload. */
+function reverseSimilar() {
+  const index = new Map();
+  for (const q of questions.values()) {
+    if (q.status !== 'pending' || !Array.isArray(q.similar)) continue;
+    for (const s of q.similar) {
+      if (!s || s.id === q.id) continue;
+      if (!index.has(s.id)) index.set(s.id, []);
+      index.get(s.id).push({ id: q.id, score: Number(s.score) || 0 });
+    }
+  }
+  return index;
+}
+
+/** Questions similar to this one, both ways, still worth merging, each with the way a merge goes:
+ * a pending question merges "into" the other; a published one takes a pending one in ("here"). */
 function similarTo(q) {
-  if (q.status !== 'pending' || !Array.isArray(q.similar)) return [];
-  return q.similar
-    .map((s) => questions.get(s && s.id))
-    .filter((o) => o && o.id !== q.id && !o.merged_into && o.status !== 'rejected')
-    .slice(0, 3);
+  if (q.merged_into || q.status === 'rejected') return [];
+  const found = new Map();
+  const add = (id, score, way) => {
+    const o = questions.get(id);
+    if (!o || o.id === q.id || o.merged_into || o.status === 'rejected') return;
+    if (way === 'here' && o.status !== 'pending') return;
+    const known = found.get(id);
+    if (!known || known.score < score) found.set(id, { q: o, score, way });
+  };
+  const pointing = similarIndex.get(q.id) || [];
+  if (q.status === 'pending') {
+    for (const s of Array.isArray(q.similar) ? q.similar : []) if (s) add(s.id, Number(s.score) || 0, 'into');
+    for (const r of pointing) add(r.id, r.score, 'into');
+  } else {
+    for (const r of pointing) add(r.id, r.score, 'here');
+  }
+  return Array.from(found.values()).sort((a, b) => b.score - a.score).slice(0, 3);
 }
 
 /** A question named by the start of its text, for notes about another question. */
@@ -658,14 +773,17 @@ const statusWords = (status) => (STATUS_WORDS[status] ? STATUS_WORDS[status]() :
 function similarList(q, others) {
   return h('div', { class: 'similar' },
     h('p', { class: 'similar-title' }, t('Similar (%(count)d)', { count: others.length })),
-    h('ul', { class: 'similar-list' }, ...others.map((o) => {
+    h('ul', { class: 'similar-list' }, ...others.map(({ q: o, way }) => {
+      const here = way === 'here';
       const merge = h('button', {
         type: 'button',
         class: 'button button-small',
-        'aria-label': t('Merge into question %(id)s: %(text)s', { id: String(o.id), text: o.text.slice(0, 80) }),
-      }, t('Merge'));
-      merge.disabled = busy.has(q.id);
-      merge.addEventListener('click', () => mergeInto(q.id, o.id));
+        'aria-label': here
+          ? t('Merge question %(id)s into this one: %(text)s', { id: String(o.id), text: o.text.slice(0, 80) })
+          : t('Merge into question %(id)s: %(text)s', { id: String(o.id), text: o.text.slice(0, 80) }),
+      }, here ? t('Merge here') : t('Merge'));
+      merge.disabled = busy.has(q.id) || busy.has(o.id);
+      merge.addEventListener('click', () => (here ? mergeInto(o.id, q.id) : mergeInto(q.id, o.id)));
       return h('li', { class: 'similar-item' },
         h('span', { class: `status status-${o.status}` }, statusWords(o.status)),
         h('span', { class: 'similar-text', lang: o.language || null }, o.text),
@@ -675,17 +793,36 @@ function similarList(q, others) {
 
 function updateCard(card, q, column, position) {
   const editing = editingId === q.id;
+  const replying = replyingId === q.id;
+  const labelling = labellingId === q.id;
   const others = similarTo(q);
   const signature = JSON.stringify([
     q.text, q.name, q.theme, q.status, q.live, q.votes, q.created_at, column, position,
-    editing, busy.has(q.id), column === 'queue' ? [queueLength, shownQueue.indexOf(q.id), shownQueue.length] : 0,
+    editing, replying, labelling, busy.has(q.id),
+    column === 'queue' ? [queueLength, shownQueue.indexOf(q.id), shownQueue.length] : 0,
     q.merged_into || null, q.language || null, q.flag || null, Boolean(q.author_blocked),
-    others.map((o) => [o.id, o.text, o.status]),
+    q.reply || null, labelsOf(q), Boolean(q.starred),
+    others.map((o) => [o.q.id, o.q.text, o.q.status, o.way]),
   ]);
-  card.draggable = column === 'queue' && !editing;
+  card.draggable = column === 'queue' && !editing && !replying && !labelling;
   if (card.signature === signature) return;
-  // While editing, other moderators' changes must not wipe what is being typed.
-  if (editing && card.querySelector('.edit-form')) return;
+  // While a form is open, other moderators' changes must not wipe what is being typed; the
+  // queue position still follows (a reorder elsewhere moves this card's number).
+  const form = card.querySelector('.edit-form, .reply-form');
+  if ((editing || replying) && form) {
+    const pos = card.querySelector('.card-pos');
+    if (pos && column === 'queue') pos.textContent = `#${formatNumber(position + 1)}`;
+    return;
+  }
+  if (labelling && card.querySelector('.labels-form')) {
+    // Only the chips change: the field being typed in stays as it is.
+    refreshLabelsForm(card.querySelector('.labels-form'), q);
+    const pos = card.querySelector('.card-pos');
+    if (pos && column === 'queue') pos.textContent = `#${formatNumber(position + 1)}`;
+    const star = card.querySelector('.star-toggle');
+    if (star) setStarButton(star, q);
+    return;
+  }
   card.signature = signature;
 
   const focusedAction = card.contains(document.activeElement) && document.activeElement.dataset
@@ -695,11 +832,17 @@ function updateCard(card, q, column, position) {
   card.dataset.live = q.live ? 'true' : 'false';
   card.dataset.flagged = q.flag ? 'true' : 'false';
   card.dataset.authorBlocked = q.author_blocked ? 'true' : 'false';
+  card.dataset.starred = q.starred ? 'true' : 'false';
   card.setAttribute('aria-busy', busy.has(q.id) ? 'true' : 'false');
 
   const meta = h('div', { class: 'card-meta' });
   if (column === 'queue') meta.append(h('span', { class: 'card-pos' }, `#${formatNumber(position + 1)}`));
-  meta.append(themeTag(event, q.theme));
+  const tag = themeTag(event, q.theme);
+  const themeLabel = themeInfo(event, q.theme).label;
+  // Its own box, so that a long name is clipped on one line (the whole name as a tooltip).
+  tag.replaceChildren(h('span', { class: 'theme-name' }, themeLabel));
+  tag.title = themeLabel;
+  meta.append(tag);
   if (q.language) meta.append(languageTag(q.language));
   meta.append(timeEl(q.created_at));
   if (PUBLIC.has(q.status)) {
@@ -708,6 +851,17 @@ function updateCard(card, q, column, position) {
       h('span', { class: 'visually-hidden' }, tn('%(num)d vote', '%(num)d votes', q.votes || 0))));
   }
   if (q.live) meta.append(h('span', { class: 'status status-live' }, t('On air')));
+  // The name on the meta line, not a line of its own: more cards fit in a column.
+  meta.append(h('span', { class: 'card-name' }, q.name || t('Anonymous')));
+  const labelsButton = h('button', {
+    type: 'button', class: 'label-toggle', 'data-action': 'labels', 'aria-expanded': labelling ? 'true' : 'false',
+  }, t('+ Label'));
+  labelsButton.addEventListener('click', () => {
+    select(q.id);
+    if (labelling) stopForms();
+    else startLabels(q.id);
+  });
+  meta.append(h('span', { class: 'meta-tools' }, labelsButton, starButton(q)));
   const marks = [];
   if (q.flag) marks.push(flagBadge(q.flag));
   if (q.author_blocked) {
@@ -723,20 +877,239 @@ function updateCard(card, q, column, position) {
     area.setSelectionRange(area.value.length, area.value.length);
     return;
   }
-  card.replaceChildren(
-    meta,
-    ...(markRow ? [markRow] : []),
-    h('p', { class: 'card-text', lang: q.language || null }, q.text),
-    h('p', { class: 'card-name' }, q.name || t('Anonymous'),
-      q.merged_into ? ` · ${t('merged into %(question)s', { question: describe(q.merged_into) })}` : ''),
-    h('div', { class: 'card-actions' }, ...actionsFor(q, column, position)),
-  );
+  const parts = [meta, ...(markRow ? [markRow] : []), h('p', { class: 'card-text', lang: q.language || null }, q.text)];
+  if (q.merged_into) {
+    parts.push(h('p', { class: 'card-note' }, t('merged into %(question)s', { question: describe(q.merged_into) })));
+  }
+  if (labelsOf(q).length && !labelling) parts.push(labelChips(q));
+  if (replying) {
+    card.replaceChildren(...parts, replyForm(q));
+    const area = card.querySelector('.reply-form textarea');
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+    return;
+  }
+  if (q.reply) parts.push(replyBlock(q.reply));
+  if (labelling) parts.push(labelsForm(q));
+  parts.push(h('div', { class: 'card-actions' }, ...actionsFor(q, column, position)));
+  card.replaceChildren(...parts);
   if (others.length) card.append(similarList(q, others));
+  if (labelling) {
+    card.querySelector('.labels-form input').focus();
+    return;
+  }
   if (focusedAction) {
     const again = card.querySelector(`[data-action="${focusedAction}"]`);
     if (again && !again.disabled) again.focus();
     else card.focus({ preventScroll: true });
   }
+}
+
+// ---- Star, labels and written answers ------------------------------------
+
+function setStarButton(b, q) {
+  b.setAttribute('aria-pressed', q.starred ? 'true' : 'false');
+  b.title = q.starred ? t('Starred: to raise (s to take the star off)') : t('Star: to raise (s)');
+  b.querySelector('.star-icon').textContent = q.starred ? '★' : '☆';
+  b.disabled = busy.has(q.id);
+}
+
+function starButton(q) {
+  const b = h('button', {
+    type: 'button', class: 'star-toggle', 'data-action': 'star', 'aria-keyshortcuts': 's',
+  }, h('span', { class: 'star-icon', 'aria-hidden': 'true' }), h('span', { class: 'visually-hidden' }, t('Star')));
+  setStarButton(b, q);
+  b.addEventListener('click', () => {
+    select(q.id);
+    track(setStar(q.id));
+  });
+  return b;
+}
+
+async function setStar(id) {
+  const q = questions.get(id);
+  if (!q || busy.has(id)) return;
+  const starred = !q.starred;
+  busy.add(id);
+  render();
+  const ack = await request('question:star', { id, starred });
+  busy.delete(id);
+  if (ack.ok && ack.question) upsert(ack.question);
+  render();
+  if (!ack.ok) toastError(ack.error.message);
+  else announce(el.announcer, starred ? t('Starred.') : t('Star taken off.'));
+}
+
+function labelChips(q) {
+  return h('ul', { class: 'card-labels', 'aria-label': t('Labels') },
+    ...labelsOf(q).map((label) => h('li', { class: 'label-chip' }, label)));
+}
+
+function replyBlock(reply) {
+  return h('div', { class: `card-reply ${reply.public ? 'is-public' : 'is-private'}` },
+    h('p', { class: 'card-reply-kind' }, reply.public ? t('Written answer, public') : t('Written answer, for the asker only')),
+    h('p', { class: 'card-reply-text' }, reply.text));
+}
+
+const REPLY_LIMIT = 2000; // qa/domain/moderation.py
+
+function replyForm(q) {
+  const area = h('textarea', { rows: '3', maxlength: String(REPLY_LIMIT), 'aria-label': t('Written answer') });
+  area.value = q.reply ? q.reply.text : '';
+  const publicBox = h('input', { type: 'checkbox', class: 'reply-public' });
+  publicBox.checked = q.reply ? Boolean(q.reply.public) : false;
+  const answerBox = h('input', { type: 'checkbox', class: 'reply-answer' });
+  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const save = h('button', { type: 'submit', class: 'button button-primary button-small' }, t('Send answer'));
+  const cancel = h('button', { type: 'button', class: 'button button-small' }, t('Cancel'));
+  const options = [h('label', { class: 'check' }, publicBox, t('Show it to everyone under the question'))];
+  // Only a published question can be marked answered (the server says so too).
+  if (q.status === 'approved') options.push(h('label', { class: 'check' }, answerBox, t('Mark answered')));
+  const buttons = [save, cancel];
+  if (q.reply) {
+    const remove = h('button', { type: 'button', class: 'button button-small button-remove' }, t('Remove answer'));
+    remove.addEventListener('click', () => track(saveReply(q.id, { text: null }, error)));
+    buttons.push(remove);
+  }
+  const form = h('form', { class: 'reply-form', novalidate: true },
+    area, h('div', { class: 'reply-options' }, ...options), error, h('div', { class: 'edit-row' }, ...buttons));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = area.value.trim();
+    if (!text) {
+      showFormError(error, area, t('Write the answer first.'));
+      return;
+    }
+    track(saveReply(q.id, { text, public: publicBox.checked, answer: answerBox.checked }, error, area));
+  });
+  cancel.addEventListener('click', () => stopForms());
+  form.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); stopForms(); }
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+  });
+  return form;
+}
+
+function showFormError(error, field, message) {
+  error.textContent = message;
+  error.hidden = !message;
+  if (field) {
+    if (message) field.setAttribute('aria-invalid', 'true');
+    else field.removeAttribute('aria-invalid');
+  }
+}
+
+async function saveReply(id, payload, error, area) {
+  if (busy.has(id)) return;
+  busy.add(id);
+  const ack = await request('question:reply', { id, ...payload });
+  busy.delete(id);
+  if (!ack.ok) {
+    // The text stays in the box: nothing typed is lost to a refusal.
+    showFormError(error, area, ack.error.message);
+    return;
+  }
+  if (ack.question) upsert(ack.question);
+  stopForms();
+  if (payload.text === null) toast(t('Answer removed.'));
+  else if (payload.answer) toast(t('Answer sent, and marked answered.'));
+  else toast(payload.public ? t('Answer sent: everyone sees it.') : t('Answer sent to the asker only.'));
+}
+
+function labelsForm(q) {
+  const input = h('input', {
+    type: 'text', class: 'label-input', list: 'label-options', maxlength: '40', autocomplete: 'off',
+    'aria-label': t('Add a label'), placeholder: t('New or existing label'),
+  });
+  const add = h('button', { type: 'submit', class: 'button button-small' }, t('Add'));
+  const done = h('button', { type: 'button', class: 'button button-small button-primary' }, t('Done'));
+  const form = h('form', { class: 'labels-form', novalidate: true },
+    h('ul', { class: 'label-edit-list', 'aria-label': t('Labels') }),
+    h('div', { class: 'edit-row' }, input, add, done),
+    h('div', { class: 'label-suggestions' }),
+    h('p', { class: 'field-error', role: 'alert', hidden: true }));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const label = input.value.replace(/\s+/g, ' ').trim();
+    if (!label) return;
+    const current = labelsOf(questions.get(q.id) || q);
+    track(saveLabels(q.id, [...current, label], form).then((ok) => { if (ok) input.value = ''; }));
+  });
+  done.addEventListener('click', () => stopForms());
+  form.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); stopForms(); }
+  });
+  refreshLabelsForm(form, q);
+  return form;
+}
+
+/** The labels editor's chips (each removable) and the event's other labels, one click to add. */
+function refreshLabelsForm(form, q) {
+  const mine = labelsOf(q);
+  const taken = new Set(mine.map((l) => l.toLocaleLowerCase()));
+  form.querySelector('.label-edit-list').replaceChildren(...mine.map((label) => {
+    const remove = h('button', {
+      type: 'button', class: 'label-remove', 'aria-label': t('Remove the label %(label)s', { label }),
+    }, '×');
+    remove.addEventListener('click', () => track(saveLabels(q.id, labelsOf(questions.get(q.id)).filter((l) => l !== label), form)));
+    return h('li', { class: 'label-chip' }, label, remove);
+  }));
+  const others = eventLabels().filter((l) => !taken.has(l.toLocaleLowerCase())).slice(0, 8);
+  form.querySelector('.label-suggestions').replaceChildren(...others.map((label) => {
+    const pick = h('button', { type: 'button', class: 'label-pick', 'aria-label': t('Add the label %(label)s', { label }) },
+      `+ ${label}`);
+    pick.addEventListener('click', () => track(saveLabels(q.id, [...labelsOf(questions.get(q.id)), label], form)));
+    return pick;
+  }));
+}
+
+async function saveLabels(id, labels, form) {
+  const error = form.querySelector('.field-error');
+  const ack = await request('question:label', { id, labels });
+  if (!ack.ok) {
+    showFormError(error, form.querySelector('.label-input'), ack.error.message);
+    return false;
+  }
+  showFormError(error, form.querySelector('.label-input'), '');
+  if (ack.question) upsert(ack.question);
+  render();
+  return true;
+}
+
+function startReply(id) {
+  if (!questions.has(id)) return;
+  stopForms({ quiet: true });
+  replyingId = id;
+  select(id);
+  const card = cards.get(id);
+  if (card) card.signature = null;
+  render();
+}
+
+function startLabels(id) {
+  if (!questions.has(id)) return;
+  stopForms({ quiet: true });
+  labellingId = id;
+  select(id);
+  const card = cards.get(id);
+  if (card) card.signature = null;
+  render();
+}
+
+/** Close whichever form is open on a card (edit, answer, labels), keeping focus on the card. */
+function stopForms({ quiet = false } = {}) {
+  const ids = [editingId, replyingId, labellingId].filter((id) => id !== null);
+  editingId = null;
+  replyingId = null;
+  labellingId = null;
+  for (const id of ids) {
+    const card = cards.get(id);
+    if (card) card.signature = null;
+  }
+  if (quiet) return;
+  render();
+  const card = cards.get(ids[0]);
+  if (card) card.focus({ preventScroll: true });
 }
 
 // ---- Edit ----------------------------------------------------------------
@@ -767,6 +1140,7 @@ function editForm(q) {
 
 function startEdit(id) {
   if (!questions.has(id)) return;
+  stopForms({ quiet: true });
   editingId = id;
   select(id);
   const card = cards.get(id);
@@ -887,6 +1261,8 @@ function runAction(id, action) {
   const q = questions.get(id);
   if (!q) return;
   if (action === 'edit') return startEdit(id);
+  if (action === 'reply') return startReply(id);
+  if (action === 'labels') return startLabels(id);
   if (action === 'up') return moveInQueue(id, -1);
   if (action === 'down') return moveInQueue(id, 1);
   if (action === 'top') return moveInQueue(id, 'top');
@@ -1241,10 +1617,12 @@ document.addEventListener('keydown', (e) => {
   else if (key === 'ArrowLeft') jumpColumn(-1);
   else if (key === 'ArrowRight') jumpColumn(1);
   else if (key === 'z') undo();
-  else if (id === null && 'aredltb'.includes(key) && key.length === 1) toast(t('Select a question first (↑ ↓ or j k).'));
+  else if (id === null && 'aredltbws'.includes(key) && key.length === 1) toast(t('Select a question first (↑ ↓ or j k).'));
   else if (key === 'a') act(id, 'approve');
   else if (key === 'r') act(id, 'reject');
   else if (key === 'e') startEdit(id);
+  else if (key === 'w') startReply(id);
+  else if (key === 's') track(setStar(id));
   else if (key === 'd') act(id, 'answer');
   else if (key === 'l') act(id, questions.get(id).live ? 'unlive' : 'live');
   else if (key === 't') moveInQueue(id, 'top');
@@ -1289,6 +1667,8 @@ function onSnapshot(snap) {
   order = [];
   for (const q of snap.questions || []) upsert(q);
   if (editingId !== null && !questions.has(editingId)) editingId = null;
+  if (replyingId !== null && !questions.has(replyingId)) replyingId = null;
+  if (labellingId !== null && !questions.has(labellingId)) labellingId = null;
   el.tokenPanel.hidden = true;
   showDesk(true);
   scalePreview();

@@ -30,6 +30,9 @@ const el = {
   nameField: $('name-field'),
   nameNeed: $('name-need'),
   error: $('ask-error'),
+  sent: $('ask-sent'),
+  closedTitle: $('ask-closed-title'),
+  closedText: $('ask-closed-text'),
   send: $('ask-send'),
   closed: $('ask-closed'),
   mine: $('mine'),
@@ -62,6 +65,8 @@ let selectedTheme = null;
 let themesSignature = '';
 let lastActiveTheme;
 let ended = false; // the event was deleted: nothing more to send or receive
+// Never opened yet: "Questions open soon", not "closed". Once it opens, it is never a draft again.
+let draft = document.body.dataset.draft === 'true';
 const cards = new Map(); // id → <li>
 const votesInFlight = new Set();
 const outbox = new Outbox(`qa:outbox:${code}`);
@@ -102,9 +107,10 @@ function applyEvent(next) {
       }
     }
   }
-  if (!selectedTheme || !themes.some((theme) => theme.key === selectedTheme)) {
-    selectTheme(themes.length ? themes[0].key : null);
-  }
+  // No theme is chosen for the asker unless a segment is on (above) or there is only one:
+  // a preselected first theme filed many questions under it by mistake.
+  if (selectedTheme && !themes.some((theme) => theme.key === selectedTheme)) selectTheme(null);
+  if (!selectedTheme && themes.length === 1) selectTheme(themes[0].key);
 
   const active = event.active_theme ? themeInfo(event, event.active_theme) : null;
   el.segment.hidden = !active;
@@ -116,8 +122,13 @@ function applyEvent(next) {
   }
 
   const open = event.submissions_open !== false && !ended;
+  if (open) draft = false;
   el.form.hidden = !open;
   el.closed.hidden = open || ended;
+  el.closedTitle.textContent = draft ? t('Questions open soon.') : t('Questions are closed for now.');
+  el.closedText.textContent = draft
+    ? t('This page lets you ask as soon as the organiser opens the event; you do not need to reload it.')
+    : t('You can still read the published questions and vote for the ones you want answered.');
   el.ask.hidden = ended;
 
   el.text.maxLength = limits().text;
@@ -182,10 +193,25 @@ function updateCounter() {
 }
 
 function showAskError(message, field) {
+  hideSent();
   el.error.textContent = message;
   el.error.hidden = false;
   if (field === 'text') el.text.setAttribute('aria-invalid', 'true');
   if (field === 'name') el.name.setAttribute('aria-invalid', 'true');
+  // Beside the Send button, and brought into view: on a phone the field that gets the focus
+  // must not push the message out of sight.
+  el.error.scrollIntoView({ block: 'nearest' });
+}
+
+/** "Sent": seen by everyone, not only said to screen readers; gone when the next question starts. */
+function showSent(message) {
+  el.sent.replaceChildren(h('span', { class: 'ask-sent-icon', 'aria-hidden': 'true' }, '✓'), message);
+  el.sent.hidden = false;
+  el.sent.scrollIntoView({ block: 'nearest' });
+}
+
+function hideSent() {
+  el.sent.hidden = true;
 }
 
 function clearAskError() {
@@ -202,6 +228,7 @@ function updateSendButton() {
 
 el.text.addEventListener('input', () => {
   updateCounter();
+  if (el.text.value.trim()) hideSent();
   if (el.text.getAttribute('aria-invalid')) clearAskError();
 });
 el.name.addEventListener('input', () => {
@@ -220,22 +247,24 @@ el.form.addEventListener('submit', (e) => {
   const name = policy === 'hidden' ? '' : el.name.value.trim();
   if (!text) {
     showAskError(t('Write your question first.'), 'text');
-    el.text.focus();
+    el.text.focus({ preventScroll: true });
     return;
   }
   if (text.length > limits().text) {
     showAskError(t('Your question is too long: %(length)d characters, the limit is %(limit)d.',
       { length: text.length, limit: limits().text }), 'text');
-    el.text.focus();
+    el.text.focus({ preventScroll: true });
     return;
   }
   if (policy === 'asked' && !name) {
     showAskError(t('Please give your name with your question.'), 'name');
-    el.name.focus();
+    el.name.focus({ preventScroll: true });
     return;
   }
   if (!selectedTheme) {
-    showAskError(t('Choose a theme for your question.'));
+    showAskError(t('Choose a theme for your question.'), 'theme');
+    const first = el.chips.querySelector('input');
+    if (first) first.focus({ preventScroll: true });
     return;
   }
   if (policy !== 'hidden') storage.set(NAME_KEY, name);
@@ -261,9 +290,10 @@ function onSent(ack, item) {
   const q = ack.question;
   if (q && typeof q.id === 'number') upsert({ ...q, mine: true });
   renderAll();
-  announce(el.announcer, q && q.status === 'pending'
-    ? t('Your question was sent. It is awaiting moderation.')
-    : t('Your question was sent.'));
+  // role=status on the message: screen readers hear it once, from there.
+  showSent(q && q.status === 'pending'
+    ? t('Sent — a moderator will review it.')
+    : t('Sent — it is published.'));
 }
 
 function onFailed(item, error) {
@@ -274,7 +304,7 @@ function onFailed(item, error) {
     if (openThemes(event).some((theme) => theme.key === item.theme)) selectTheme(item.theme);
   }
   showAskError(error.message || t('Your question could not be sent.'), error.field);
-  if (error.field === 'name' && !el.nameField.hidden) el.name.focus();
+  if (error.field === 'name' && !el.nameField.hidden) el.name.focus({ preventScroll: true });
   renderMine();
 }
 
@@ -297,6 +327,9 @@ function upsert(q) {
   };
   // A vote in flight wins over an older broadcast.
   if (prev && votesInFlight.has(q.id)) merged.voted = prev.voted;
+  // The public view of my question shows a reply meant for me alone as none; `question:mine`
+  // (which has `mine`) is the word on my own questions.
+  if (prev && prev.mine && !q.mine && q.reply === null && prev.reply && !prev.reply.public) merged.reply = prev.reply;
   questions.set(q.id, merged);
   if (PUBLIC.has(merged.status)) {
     publicIds.add(merged.id);
@@ -405,8 +438,18 @@ function renderMineItem({ q, pending }) {
       themeTag(event, src.theme),
       timeEl(src.created_at, 'mine-time')),
     h('p', { class: 'mine-text', lang: src.language || null }, src.text));
+  if (q && q.reply) li.append(replyBlock(q.reply, true));
   setThemeIndex(li, event, src.theme);
   return li;
+}
+
+/** A moderator's written answer under a question; on my own, whether everyone sees it too. */
+function replyBlock(reply, mine) {
+  let kind = t('Answer from the moderators');
+  if (mine) kind = reply.public ? t('Answer from the moderators · everyone sees it') : t('Answer from the moderators · only you see it');
+  return h('div', { class: `reply ${reply.public ? 'reply-public' : 'reply-private'}` },
+    h('p', { class: 'reply-kind' }, kind),
+    h('p', { class: 'reply-text' }, reply.text));
 }
 
 function currentSort() {
@@ -471,6 +514,7 @@ function renderPublic({ animate = false } = {}) {
 function createCard(id) {
   const meta = h('div', { class: 'q-meta' });
   const text = h('p', { class: 'q-text' });
+  const answer = h('div', { class: 'q-reply', hidden: true });
   const foot = h('p', { class: 'q-foot' });
   const count = h('span', { class: 'vote-count' }, '0');
   // Read as "Vote, 3 votes" (the words around the number hidden from sight); aria-pressed: mine or not.
@@ -479,14 +523,22 @@ function createCard(id) {
   const vote = h('button', { type: 'button', class: 'vote', 'aria-pressed': 'false' },
     h('span', { class: 'vote-arrow', 'aria-hidden': 'true' }, '▲'), before, count, after);
   vote.addEventListener('click', () => toggleVote(id));
-  const li = h('li', { class: 'question', 'data-id': id }, meta, text, foot, h('div', { class: 'q-vote' }, vote));
+  const li = h('li', { class: 'question', 'data-id': id }, meta, text, foot, answer, h('div', { class: 'q-vote' }, vote));
   li.addEventListener('animationend', () => li.classList.remove('q-enter'));
-  li.refs = { meta, text, foot, vote, count, before, after };
+  li.refs = { meta, text, answer, foot, vote, count, before, after };
   return li;
 }
 
 function updateCard(li, q) {
-  const { meta, text, foot, vote, count, before, after } = li.refs;
+  const { meta, text, answer, foot, vote, count, before, after } = li.refs;
+  // Only a public answer here, even on my own question: this is the list everyone reads.
+  const shown = q.reply && q.reply.public ? q.reply : null;
+  const replyKey = shown ? shown.text : '';
+  if (answer.dataset.text !== replyKey) {
+    answer.dataset.text = replyKey;
+    answer.replaceChildren(...(shown ? [replyBlock(shown, false)] : []));
+    answer.hidden = !shown;
+  }
   setThemeIndex(li, event, q.theme);
   li.dataset.status = q.status;
   li.dataset.live = q.live ? 'true' : 'false';
