@@ -50,3 +50,52 @@ def test_rows_carry_reply_labels_and_star_and_their_csv_cells(session):
     assert cells["labels"] == "for the Group; follow-up" and cells["starred"] is True
     assert reply_label_cells(rows[b.id]) == {"reply": "", "reply_public": "", "replied_at": "", "labels": "",
                                              "starred": False}
+
+
+def test_csv_cells_in_the_viewers_words_and_zone(session):
+    """One field a column, no JSON: the status in words, local times with the zone beside them."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from qa.domain.export import CSV_COLUMNS, csv_row
+    from qa.models import Question
+
+    ev = events.create_event(session, {"title": "T"})
+    a = questions.submit(session, ev, "p", {"client_id": "a", "theme": "finance", "text": "Q a"}).question
+    b = questions.submit(session, ev, "p", {"client_id": "b", "theme": "finance", "text": "Q b"}).question
+    session.get(Question, a.id).created_at = datetime(2026, 7, 1, 12, 30, 5)  # summer time in Paris
+    session.commit()
+    moderation.moderate(session, ev.id, {"id": a.id, "action": "approve"})
+    moderation.merge(session, ev.id, {"id": b.id, "into": a.id})
+    words = {"pending": "En attente de modération", "approved": "Publiée", "answered": "Répondue",
+             "rejected": "Non publiée"}
+    rows = {r["id"]: csv_row(r, words, ZoneInfo("Europe/Paris")) for r in export_rows(session, ev.id)}
+    row = rows[a.id]
+    assert row["status"] == "Publiée"
+    assert row["created_at"] == "2026-07-01 14:30:05" and row["time_zone"] == "Europe/Paris"
+    entries = row["history"].split("; ")
+    assert [e.rsplit(" ", 1)[1] for e in entries] == ["approve", "merge"] and "{" not in row["history"]
+    assert all(datetime.strptime(e.rsplit(" ", 1)[0], "%Y-%m-%d %H:%M:%S") for e in entries)
+    assert set(CSV_COLUMNS) <= set(row)
+    assert rows[b.id]["merged_into"] == a.id and row["merged_into"] == ""
+    for column in CSV_COLUMNS:
+        assert not isinstance(row[column], (dict, list)), (column, row)
+
+
+def test_the_csv_download_speaks_the_viewers_language_and_zone(client, event):
+    import csv
+    import io
+
+    with client.application.app_context():
+        from qa.extensions import db
+
+        ev = events.find_event(db.session, event["code"])
+        q = questions.submit(db.session, ev, "p", {"client_id": "a", "theme": "finance", "text": "Q"}).question
+        moderation.moderate(db.session, ev.id, {"id": q.id, "action": "approve"})
+    auth = {"Authorization": f"Bearer {event['token']}"}
+    for query, status, zone in (("?lang=fr&tz=America/Bogota", "Publiée", "America/Bogota"),
+                                ("?lang=es", "Publicada", "UTC"), ("?tz=Nowhere/Else", "Published", "UTC")):
+        text = client.get(f"/api/events/{event['code']}/export.csv{query}", headers=auth).get_data(as_text=True)
+        (row,) = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        assert (row["status"], row["time_zone"]) == (status, zone), query
+        assert row["merged_into"] == "" and row["history"].endswith(" approve")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime, timezone, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -63,6 +64,38 @@ def reply_label_cells(row: dict) -> dict:
         "labels": "; ".join(row["labels"]),
         "starred": row["starred"],
     }
+
+
+# The CSV, one field a column: what a person reads in a spreadsheet, not what a program parses.
+CSV_COLUMNS = ["id", "theme", "theme_label", "status", "live", "position", "votes", "name", "text",
+               "language", "flag", "merged_into", "created_at", "updated_at", "time_zone", "history"]
+CSV_TIME = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time
+
+
+def local_time(value: str | None, tz: tzinfo) -> str:
+    """An export row's ISO-8601 UTC instant as local wall-clock time in `tz` ("2026-12-01 14:02:13")."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(tz).strftime(CSV_TIME)
+
+
+def csv_row(row: dict, status_words: dict[str, str], tz: tzinfo) -> dict:
+    """An export row as the CSV's cells: the status in the viewer's words (`status_words`, from the
+    web layer's catalogue), times in the viewer's zone with the zone in its own column, and the
+    history as "time action" entries separated by "; ", not JSON."""
+    cells = {
+        **{column: row.get(column) for column in CSV_COLUMNS},
+        "status": status_words.get(row["status"], row["status"]),
+        "merged_into": row.get("merged_into") or "",
+        "created_at": local_time(row["created_at"], tz),
+        "updated_at": local_time(row["updated_at"], tz),
+        "time_zone": getattr(tz, "key", None) or "UTC",
+        "history": "; ".join(f"{local_time(h['at'], tz)} {h['action']}" for h in row["history"]),
+    }
+    return cells
 
 
 def theme_summary(session: Session, event_id: int) -> list[dict]:

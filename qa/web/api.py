@@ -6,15 +6,28 @@ import io
 import json
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_babel import gettext
 
 from ..domain import events as events_domain
 from ..domain import questions
 from ..domain.errors import DomainError
-from ..domain.export import REPLY_LABEL_COLUMNS, export_rows, reply_label_cells, theme_summary
+from ..domain.errors import N_
+from ..domain.export import (
+    CSV_COLUMNS,
+    REPLY_LABEL_COLUMNS,
+    csv_row,
+    export_rows,
+    reply_label_cells,
+    theme_summary,
+)
+from ..domain.report import time_zone
 from ..extensions import db
 from .auth import WRONG, bearer_token, require_token, token_matches
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+# A question's status in the CSV, as the participant page words it.
+STATUS_WORDS = {"pending": N_("Awaiting moderation"), "approved": N_("Published"),
+                "answered": N_("Answered"), "rejected": N_("Not published")}
 
 
 def event_links(code: str, moderator_token: str) -> dict:
@@ -97,13 +110,15 @@ def export_csv(code: str):
     event = _moderated_event(code)
     rows = export_rows(db.session, event.id)
     out = io.StringIO()
-    columns = ["id", "theme", "theme_label", "status", "live", "position", "votes", "name", "text",
-               "language", "flag", "created_at", "updated_at", "history"] + REPLY_LABEL_COLUMNS
+    columns = CSV_COLUMNS + REPLY_LABEL_COLUMNS
+    # Statuses in the viewer's language, times in the zone the viewer asks for (?tz=Europe/Paris; UTC if none).
+    words = {status: gettext(word) for status, word in STATUS_WORDS.items()}
+    tz = time_zone(request.args.get("tz"))
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(_cells({**row, "history": json.dumps(row["history"], ensure_ascii=False),
-                                **reply_label_cells(row)}))
+        cells = {**row, **reply_label_cells(row)}
+        writer.writerow(_cells({**cells, **csv_row(row, words, tz)}))
     # BOM so spreadsheet programs read the accents in French and Spanish questions.
     return Response(
         "\ufeff" + out.getvalue(),
