@@ -148,9 +148,9 @@ def shot(page, name: str) -> None:
 def url_for(server, events, page: str, state: str, lang: str) -> str:
     ev = events["empty" if state == "empty" else "full"]
     base = {"join": "/", "participant": f"/e/{ev['code']}", "moderate": f"/e/{ev['code']}/moderate",
-            "screen": f"/e/{ev['code']}/screen", "notfound": "/e/NOSUCH"}[page]
+            "screen": f"/e/{ev['code']}/screen", "notfound": "/e/NOSUCH", "report": f"/e/{ev['code']}/report"}[page]
     url = f"{server.url}{base}?lang={lang}"
-    if page == "moderate" and state != "error":
+    if page in ("moderate", "report") and state != "error":
         url += f"#token={ev['moderator_token']}"
     return url
 
@@ -183,6 +183,14 @@ def settle(page, kind: str, state: str) -> None:
                 expect(page.locator("#incoming-list .card")).to_have_count(2)
                 page.locator("#rejected summary").click()  # the "Not published" list open too
                 expect(page.locator("#rejected-list .card")).to_have_count(1)
+    elif kind == "report":
+        if state == "error":
+            page.fill("#report-token", "not-the-token")
+            page.press("#report-token", "Enter")
+            expect(page.locator("#report-token-error")).to_be_visible()
+        else:
+            expect(page.locator(".report-overview")).to_be_visible()
+            expect(page.locator(".report-theme")).to_have_count(4 if state == "full" else 4)
     elif kind == "screen":
         if state == "full":
             expect(page.locator("#live .layer:not(.is-leaving) .live-text")).to_be_visible()
@@ -208,8 +216,10 @@ CASES = [
     ("moderate", "empty"), ("moderate", "full"), ("moderate", "error"),
     ("screen", "empty"), ("screen", "full"),
     ("notfound", "error"),
+    ("report", "empty"), ("report", "full"), ("report", "error"),
 ]
-VIEWPORTS = {"join": PHONE, "participant": PHONE, "moderate": LAPTOP, "screen": PROJECTOR, "notfound": PHONE}
+VIEWPORTS = {"join": PHONE, "participant": PHONE, "moderate": LAPTOP, "screen": PROJECTOR, "notfound": PHONE,
+             "report": LAPTOP}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -232,7 +242,8 @@ def test_no_wcag_violations(server, events, open_page, kind, state, lang):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("width", [320, 640])  # 640 CSS px is a 1280 px window at 200 % zoom
 @pytest.mark.parametrize("kind, state", [("join", "error"), ("participant", "full"), ("participant", "error"),
-                                         ("moderate", "full"), ("moderate", "error"), ("notfound", "error")])
+                                         ("moderate", "full"), ("moderate", "error"), ("notfound", "error"),
+                                         ("report", "full")])
 def test_no_horizontal_scrolling(server, events, open_page, kind, state, lang, width):
     """Nothing overflows sideways: every line wraps, in the longer French and Spanish too."""
     page = open_page({"width": width, "height": 800})
