@@ -253,3 +253,9 @@ def _seed_live(url: str, admin_token: str) -> dict:
         participant.disconnect()
         moderator.disconnect()
     return created
+
+
+def test_each_line_has_its_own_dash(session, filled):
+    chart = report.build(session, filled.id)["chart"]
+    assert [line["dash"] for line in chart["lines"]] == list(report.DASHES[:2])
+    assert chart["dashes"] == {"ports": report.DASHES[0], "finance": report.DASHES[1]}

@@ -25,6 +25,9 @@ PUBLIC = ("approved", "answered")
 # most MAX_BUCKETS buckets is used, so the chart has few enough points to read.
 BUCKET_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
 MAX_BUCKETS = 16
+# Each theme's line has its own dash as well as its colour: lines that overlap, a grey print
+# or a reader who does not tell the colours apart can still follow them.
+DASHES = ("", "10 5", "3 4", "14 4 3 4", "6 3 6 8", "1 3")
 
 
 def time_zone(name: Any) -> tzinfo:
@@ -134,16 +137,17 @@ def chart(series: dict, colours: dict[str, str], width: int = 720, height: int =
         return round(top_pad + inner_h * (1 - v / ceiling), 1)
 
     lines = []
-    for key, colour in colours.items():
+    for i, (key, colour) in enumerate(colours.items()):
         row = series["cumulative"].get(key) or []
         if row and row[-1]:
-            lines.append({"key": key, "colour": colour, "points": " ".join(f"{x(i)},{y(v)}" for i, v in enumerate(row)),
+            lines.append({"key": key, "colour": colour, "dash": DASHES[i % len(DASHES)], "points": " ".join(f"{x(i)},{y(v)}" for i, v in enumerate(row)),
                           "end": {"x": x(n - 1), "y": y(row[-1]), "value": row[-1]}})
     ticks_y = sorted({0, ceiling // 2, ceiling}) if ceiling > 1 else [0, 1]
     every = max(1, -(-n // 6))  # at most about six time labels
     ticks_x = [{"x": x(i), "at": series["edges"][i]} for i in range(0, n, every)]
     return {"width": width, "height": height, "left": left, "right": width - right, "top": top_pad,
             "bottom": height - bottom, "lines": lines,
+            "dashes": {key: DASHES[i % len(DASHES)] for i, key in enumerate(colours)},
             "ticks_y": [{"y": y(v), "value": v} for v in ticks_y], "ticks_x": ticks_x}
 
 
