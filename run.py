@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["QA_ASYNC_MODE"] = mode
     patch(mode)
 
-    from qa.startup import StartupError, create, prepare, show_admin_token
-
     if args.show_admin_token:
+        from qa.startup import StartupError, create, show_admin_token
+
         try:
             show_admin_token(create(debug=args.debug))
         except StartupError as exc:
@@ -117,13 +117,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
 
-    # The port first: a second server on a taken port stops here, before it touches the
-    # database or prints links that lead to the other one.
+    # The port first, even before importing the app: a second server on a taken port stops
+    # here, at once, before it touches the database or prints links that lead to the other one.
     try:
         sock = listen(args.host, args.port)
     except CannotListen as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    from qa.startup import StartupError, create, prepare
+
     base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
     try:
         app = create(debug=args.debug)
