@@ -1,0 +1,60 @@
+"""qa/startup.py: the checks before serving, each a one-line StartupError (tests/test_run.py runs them
+through a real `python run.py`)."""
+import pytest
+
+from conftest import make_env
+from live_server import free_port
+from qa import create_app
+from qa.extensions import db
+from qa.startup import StartupError, check_message_queue, check_secrets, upgrade_schema
+
+
+def app_with(tmp_path, testing=False, **env):
+    return create_app({"TESTING": testing, "INSTANCE_PATH": str(tmp_path / "instance"),
+                       "QA_ENV": make_env(f"sqlite:///{tmp_path / 'qa.sqlite3'}", **env)})
+
+
+@pytest.fixture
+def dispose():
+    yield
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"QA_SECRET_KEY": "CHANGE-ME"}, "QA_SECRET_KEY still holds"),
+    ({"QA_ADMIN_TOKEN": "change-me-please"}, "QA_ADMIN_TOKEN still holds"),
+    ({"QA_SECRET_KEY": "CHANGE-ME", "QA_ADMIN_TOKEN": "CHANGE-ME"}, "QA_SECRET_KEY and QA_ADMIN_TOKEN still hold"),
+])
+def test_placeholder_secrets_are_refused(tmp_path, dispose, env, named):
+    app = app_with(tmp_path, **env)
+    with pytest.raises(StartupError, match=named) as refused:
+        check_secrets(app)
+    assert "\n" not in str(refused.value) and "--debug" in str(refused.value)
+    check_secrets(app, allow_placeholders=True)  # --debug
+
+
+def test_placeholder_secrets_pass_in_tests_and_real_ones_always(tmp_path, dispose):
+    check_secrets(app_with(tmp_path, testing=True, QA_SECRET_KEY="CHANGE-ME"))
+    check_secrets(app_with(tmp_path, QA_SECRET_KEY="x" * 43, QA_ADMIN_TOKEN="y" * 43))
+
+
+def test_no_message_queue_is_not_checked():
+    check_message_queue(None)
+    check_message_queue("")
+
+
+def test_a_redis_on_a_closed_port_is_one_line_without_its_password():
+    port = free_port()  # bound and released: nothing listens there
+    with pytest.raises(StartupError) as refused:
+        check_message_queue(f"redis://:hunter2@127.0.0.1:{port}/0")
+    message = str(refused.value)
+    assert message.startswith(f"cannot reach the message queue QA_MESSAGE_QUEUE='redis://:***@127.0.0.1:{port}/0': ")
+    assert "hunter2" not in message and "\n" not in message
+
+
+def test_a_database_file_that_cannot_be_opened_is_one_line(tmp_path, dispose):
+    app = app_with(tmp_path)
+    app.config["DATABASE_URL"] = "sqlite:////nonexistent-dir/qa.sqlite3"
+    db.init_app(app)  # the engine of that URL
+    with pytest.raises(StartupError, match="cannot use the database QA_DATABASE_URL='sqlite:////nonexistent-dir"):
+        upgrade_schema(app)
