@@ -608,6 +608,7 @@ def test_in_a_browser_create_an_event_then_ask_in_it():
                                                                    timeout=wait)
                 expect(phone.locator("#conn")).to_have_attribute("data-state", "connected", timeout=wait)
                 question = "Which ports will pilot the single window first?"
+                phone.locator("#theme-chips .chip").first.click()  # no theme is chosen unless a segment is on
                 phone.fill("#ask-text", question)
                 phone.click("#ask-send")
                 mine = phone.locator("#mine-list .mine-item", has_text=question)
@@ -619,6 +620,13 @@ def test_in_a_browser_create_an_event_then_ask_in_it():
                 desk.reload()
                 card = desk.locator(".event", has_text="Session 3: questions from the floor")
                 expect(card.locator(".count-pending strong")).to_have_text("1", timeout=wait)
+
+                # The outcome report opens from the console with the moderator token, in the page's language.
+                card.get_by_role("link", name="Outcome report").click()
+                expect(desk.locator(".report-theme")).to_have_count(4, timeout=wait)
+                expect(desk.locator(".report-overview .counts dd").first).to_have_text("1")
+                assert "token" not in desk.url
+                desk.go_back()
 
                 # A French reader gets the French title and labels; the rest falls back to the original.
                 phone.goto(participant_url + "?lang=fr")

@@ -34,8 +34,10 @@ def _context(code: str) -> dict:
     }
 
 
+# A link copied or typed with a trailing slash reaches the page too; the rule without it is
+# registered first (the inner decorator), so url_for still builds /e/<code>.
+@bp.get("/e/<code>/")
 @bp.get("/e/<code>")
-@bp.get("/e/<code>/")  # a link copied or typed with a trailing slash reaches the page too
 def participant(code: str):
     context = _context(code)
     event = events_domain.find_event(db.session, code)
