@@ -17,6 +17,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need
 expect = sync_api.expect
 
 from live_server import LiveServer  # noqa: E402
+from test_faults import proxies  # noqa: E402,F401  (a fixture: a TCP proxy that can cut)
 
 OFFLINE_SECONDS = 30
 CAUGHT_UP_SECONDS = 2.0
@@ -120,3 +121,43 @@ def test_every_page_catches_up_within_2_s_of_coming_back_online(server, contexts
     # Going offline makes the browser log failed requests and sockets; nothing else may appear.
     offline_noise = ("ERR_INTERNET_DISCONNECTED", "WebSocket connection to", "Failed to load resource")
     assert [e for e in console.errors if not any(n in e for n in offline_noise)] == []
+
+
+def test_a_tab_shown_again_reconnects_at_once(server, contexts, console, proxies):
+    """A hidden tab's page, cut off from its server a while (socket.io-client's retries backed off
+    to 8-10 s apart), shown again as the network comes back just after a failed retry:
+    connected within 2 s, not at the next retry. The network is a proxy that refuses
+    connections, so the browser's own online/offline events play no part."""
+    ev = requests.post(server.url + "/api/events", json={"title": "Tabs"},
+                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5).json()
+    proxy = proxies(server.port)
+    via = f"http://127.0.0.1:{proxy.port}"
+    phone = console.watch(contexts(viewport={"width": 390, "height": 844}).new_page(), "participant")
+    failed: list[float] = []  # when each try to reach the server failed
+    phone.on("requestfailed", lambda r: failed.append(time.monotonic()) if "/socket.io/" in r.url else None)
+    phone.goto(via + f"/e/{ev['code']}")
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "connected")
+    # Headless pages are never hidden: the page is told it is, as a switch of tabs would.
+    phone.evaluate("""() => {
+        Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => window.__shown});
+        window.__shown = 'hidden';
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    proxy.cut()
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    # Retries 1, 2, 4, 8 s apart (±50 %), then 8-10 s: past the fifth, wait for the next failure.
+    time.sleep(25)
+    tries = len(failed)
+    deadline = time.monotonic() + 15
+    while len(failed) == tries and time.monotonic() < deadline:
+        phone.wait_for_timeout(50)
+    assert len(failed) > tries, "no retry within 15 s"
+    proxy.resume()
+    shown = time.monotonic()
+    phone.evaluate("() => { window.__shown = 'visible'; document.dispatchEvent(new Event('visibilitychange')); }")
+    expect(phone.locator("#conn")).to_have_attribute("data-state", "connected", timeout=CAUGHT_UP_SECONDS * 1000)
+    print(f"connected {time.monotonic() - shown:.2f} s after the tab was shown, "
+          f"{shown - failed[-1]:.2f} s after a failed retry")  # shown with -s
+    # The cut makes the browser log failed sockets and requests; nothing else may appear.
+    noise = ("WebSocket connection to", "Failed to load resource", "ERR_")
+    assert [e for e in console.errors if not any(n in e for n in noise)] == []
