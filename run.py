@@ -17,18 +17,6 @@ ASYNC_MODES = ("eventlet", "gevent", "threading")
 MAX_CONNECTIONS = 10_000
 LISTEN_BACKLOG = 1024
 
-# With CPython's default collection thresholds (700, 10, 10), a server holding 2,000 sockets
-# ran a full collection every second of a join storm and every ~15 s of a fan-out, each
-# stopping the whole process for 65-220 ms: the tail of every latency (docs/benchmarks.md).
-# What exists once the app is ready (modules, mappers, catalogs) lives as long as the process,
-# so it is frozen out of every collection; the young generation is collected every 50,000
-# allocations instead of 700, which still reclaims the cycles a join or a message leaves.
-GC_THRESHOLDS = (50_000, 20, 10)
-# A burst (2,000 questions submitted) leaves tens of thousands of young objects that live on;
-# the collection that walks them came later, in whatever burst followed, as a 50-60 ms pause.
-# When the server has handled no event for QUIET_CHECK seconds, they are collected then.
-QUIET_CHECK = 0.5
-QUIET_YOUNG = 10_000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -135,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    tune_gc()
     from qa.extensions import socketio
-    from qa.web import metrics
+    from qa.web import metrics, speedups
 
-    socketio.start_background_task(collect_when_quiet, socketio.sleep, metrics.handled)
+    if speedups.tune_collector(app):  # the cycle collector's pauses: see qa/web/speedups.py
+        socketio.start_background_task(speedups.collect_when_quiet, socketio.sleep, metrics.handled)
     print(f"Serving on {base} (async mode: {mode}). Press Ctrl+C to stop.", flush=True)
     serve(app, args.host, args.port, mode, sock)
     return 0
@@ -177,30 +165,6 @@ def listen(host: str, port: int):
         if exc.errno == errno.EADDRNOTAVAIL:
             raise CannotListen(f"{host} is not an address of this machine; pick another with --host") from None
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-
-def tune_gc() -> None:
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
-def collect_when_quiet(sleep, handled) -> None:
-    """Collect the young generations (0 and 1) in a pause of the traffic, not in the next burst.
-
-    `handled()` counts the events handled so far; unchanged after QUIET_CHECK seconds means quiet.
-    """
-    import gc
-
-    seen = handled()
-    while True:
-        sleep(QUIET_CHECK)
-        now = handled()
-        if now == seen and gc.get_count()[0] >= QUIET_YOUNG:
-            gc.collect(1)
-        seen = now
 
 
 def serve(app, host: str, port: int, mode: str, sock=None) -> None:

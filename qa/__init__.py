@@ -9,7 +9,7 @@ from flask import Flask
 
 from .extensions import db, socketio
 from .settings import load_settings
-from .web.contexts import App
+from .web.speedups import App
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD = 64 * 1024  # bytes, for HTTP bodies and Socket.IO messages alike
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MAX_SOCKETS_PER_ADDRESS=settings.max_sockets_per_address,
         TRUSTED_PROXIES=settings.trusted_proxies,
         PROFANITY_FILTER=settings.profanity_filter,
+        SPEEDUPS=settings.speedups,
         MAX_CONTENT_LENGTH=MAX_PAYLOAD,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -75,8 +76,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         message_queue=app.config["MESSAGE_QUEUE"],
         cors_allowed_origins=origin_checker(app.config["ALLOWED_ORIGINS"]),
         max_http_buffer_size=MAX_PAYLOAD,
-        # python-socketio's packets, with shared parts encoded once, and a client's malformed one refused
-        serializer=inbound.InboundPacket,
+        # python-socketio's packets (shared parts encoded once: speedups.py); a client's malformed one refused
+        serializer=inbound.packet_class(app),
         logger=False,
         engineio_logger=False,
     )

@@ -66,6 +66,7 @@ class Settings:
     max_sockets_per_address: int = 500
     trusted_proxies: int = 0
     profanity_filter: bool = False
+    speedups: bool = True  # qa/web/speedups.py; off: the libraries as shipped
     extra: dict = field(default_factory=dict)
 
 
@@ -154,4 +155,5 @@ def load_settings(instance_path: str | os.PathLike, env: dict | None = None) -> 
         max_sockets_per_address=_int(env, "QA_MAX_SOCKETS_PER_ADDRESS", 500),
         trusted_proxies=_int(env, "QA_TRUSTED_PROXIES", 0),
         profanity_filter=_flag(env.get("QA_PROFANITY_FILTER", "off")),
+        speedups=_flag(env.get("QA_SPEEDUPS", "on")),
     )

@@ -1,5 +1,4 @@
 """run.py as a person starts it: flags, the demo event, async modes, restarts that lose nothing."""
-import json
 import os
 import socket as plain_socket
 import subprocess
@@ -19,47 +18,6 @@ def test_help_lists_every_flag():
                          text=True, timeout=30).stdout
     for flag in ("--host", "--port", "--async-mode", "--no-demo", "--show-admin-token", "--debug"):
         assert flag in out
-
-
-def test_collector_is_tuned_for_a_long_lived_server():
-    """What exists at start is frozen out of collections and the young generation is collected
-    rarely: full collections of a process holding thousands of sockets stalled it (run.py)."""
-    code = ("import gc, json, run; before = gc.get_threshold(); run.tune_gc(); "
-            "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count()]))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=30, check=True).stdout
-    before, after, frozen = json.loads(out)
-    assert before == [700, 10, 10]  # CPython's default, so the next line is a change
-    assert after == [50_000, 20, 10]
-    assert frozen > 1_000  # every module, class and function loaded by then (here: run.py alone)
-
-
-class _Stop(Exception):
-    pass
-
-
-@pytest.mark.parametrize("young, expected", [(10_000, [1, 1]), (9_999, [])])
-def test_young_objects_are_collected_when_no_event_was_handled(monkeypatch, young, expected):
-    """A burst's leftovers are collected in the next pause of the traffic, not in the next burst."""
-    import gc
-
-    import run
-
-    collected: list[int] = []
-    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or 0)
-    monkeypatch.setattr(gc, "get_count", lambda: (young, 0, 0))
-    handled = iter([0, 4, 9, 9, 9])  # read at start, then after each look: busy, busy, quiet, quiet
-    looks: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        looks.append(seconds)
-        if len(looks) > 4:
-            raise _Stop
-
-    with pytest.raises(_Stop):
-        run.collect_when_quiet(sleep, lambda: next(handled))
-    assert looks == [run.QUIET_CHECK] * 5
-    assert run.QUIET_YOUNG == 10_000 and collected == expected
 
 
 def run_py(env, *args, python=sys.executable, timeout=60):

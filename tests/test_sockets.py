@@ -6,8 +6,6 @@ payload of the group checked in it (the assertion names the payload at fault).
 """
 from __future__ import annotations
 
-import collections
-import gc
 import time
 import uuid
 from datetime import datetime
@@ -16,14 +14,12 @@ from typing import Any, Callable
 import pytest
 from socketio import packet
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.test import EnvironBuilder
 
 from conftest import received
 from qa.domain import events as events_domain
 from qa.extensions import db, socketio
 from qa.models import Event, Question
 from qa.web import broadcast
-from qa.web.sockets import SOCKETIO_PATH
 
 QUESTION_KEYS = {"id", "theme", "text", "name", "status", "votes", "live", "created_at"}
 # Documented additions: participant flags, a merged duplicate's target, a moderator's hints.
@@ -1126,55 +1122,3 @@ def test_token_rotated_elsewhere_refuses_and_drops_the_old_moderator(app, connec
 def by_id_status(app, qid: int) -> str:
     with app.app_context():
         return db.session.get(Question, qid).status
-
-
-def test_events_leave_no_request_in_a_reference_cycle(room):
-    """Each Socket.IO event runs in a Flask request context; nothing of it may be left for the
-    cycle collector, whose pauses grew with it in a vote storm: a NotFound kept on every event
-    (pauses up to 350 ms), then Werkzeug's matcher closure, 8 objects per event (50-80 ms)."""
-    qid = make(room["p"], room["m"], "approved")
-    voters = [room["p"], room["p2"]]
-    events = 0
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        for _ in range(10):
-            for p in voters:
-                assert p.emit("question:vote", {"id": qid}, callback=True)["ok"]
-                assert p.emit("question:vote", {"id": qid, "up": False}, callback=True)["ok"]
-                events += 2
-        gc.collect()
-        left = collections.Counter(type(o).__qualname__ for o in gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-    assert sum(left.values()) < events, left  # 8 per event before qa/web/contexts.py, 0 since
-
-
-@pytest.mark.parametrize("transport, headers", [
-    ("polling", {}),
-    ("websocket", {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}),
-])
-def test_an_event_request_context_matches_its_route_without_an_exception(app, transport, headers):
-    """What Flask-SocketIO builds per event from the handshake's environ: its URL must match a
-    route, or Flask keeps a routing exception (and its traceback, in a cycle) on each event.
-    Werkzeug matches a WebSocket handshake only to a rule for WebSockets."""
-    environ = EnvironBuilder(path=SOCKETIO_PATH, query_string={"EIO": "4", "transport": transport},
-                             headers=headers).get_environ()
-    with app.request_context(environ) as ctx:
-        assert ctx.request.routing_exception is None
-        assert ctx.request.url_rule.endpoint == "socketio"
-
-
-def test_socketio_path_matches_a_route_that_says_what_it_is(app):
-    """The route behind that: never reached through the Socket.IO middleware, which answers
-    first; a request that gets to Flask anyway is told, in JSON, what the address is for."""
-    for path in ("/socket.io/", "/socket.io"):
-        assert app.url_map.bind("localhost").match(path)[0] == "socketio"
-        with app.test_request_context(path, query_string={"EIO": "4", "transport": "websocket"},
-                                      headers={"Accept": "application/json", "Accept-Language": "fr"}):
-            r = app.full_dispatch_request()
-        assert r.status_code == 400
-        assert r.get_json()["error"] == {"code": "bad_request",
-                                         "message": "Cette adresse est réservée aux clients Socket.IO."}

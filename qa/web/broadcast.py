@@ -23,7 +23,7 @@ from ..domain.events import event_to_dict, find_event, normalize_code
 from ..domain import snapshot
 from ..domain.similarity import similar_to_many
 from .metrics import counting_emits
-from .packets import PreEncoded
+from . import speedups
 
 socketio = counting_emits(socketio)  # every broadcast below is counted for /metrics
 
@@ -67,7 +67,7 @@ class PublicList:
         # event id -> (version, built at, last checked at, entries)
         self._lists: dict[int, tuple[tuple, float, float, snapshot.Entries]] = {}
         # event id -> (the entries it was made from, their dicts encoded once for every join)
-        self._encoded: dict[int, tuple[snapshot.Entries, PreEncoded]] = {}
+        self._encoded: dict[int, tuple[snapshot.Entries, Any]] = {}
 
     def get(self, session, event_id: int) -> snapshot.Entries:
         cached = self._lists.get(event_id)
@@ -83,11 +83,12 @@ class PublicList:
         self._encoded.pop(event_id, None)
         return entries
 
-    def encoded(self, event_id: int, entries: snapshot.Entries) -> PreEncoded:
+    def encoded(self, event_id: int, entries: snapshot.Entries) -> Any:
         """`entries` as a snapshot's `questions`, JSON-encoded once per list, not per join."""
         cached = self._encoded.get(event_id)
         if cached is None or cached[0] is not entries:
-            cached = self._encoded[event_id] = (entries, PreEncoded(snapshot.screen_view(entries)))
+            view = speedups.shared(snapshot.screen_view(entries), current_app)
+            cached = self._encoded[event_id] = (entries, view)
         return cached[1]
 
     def invalidate(self, event_id: int) -> None:

@@ -18,9 +18,10 @@ import inspect
 import logging
 from typing import Any
 
+from flask import Flask
 from socketio import packet
 
-from .packets import Packet
+from . import speedups
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ REFUSED = "qa:refused"
 NAME_LIMIT = 60  # characters of a refused name kept for the error message
 
 
-class InboundPacket(Packet):
+class _RefusingDecode:
     """A packet as python-socketio decodes it, but a client's packet that breaks the protocol
     becomes the client leaving, not an exception inside the server.
 
@@ -61,6 +62,19 @@ class InboundPacket(Packet):
             log.warning("a client broke the Socket.IO protocol (%s): it is disconnected", problem)
             self.packet_type, self.namespace, self.id, self.data = packet.DISCONNECT, None, None, None
         return 0  # attachments: none, ever
+
+
+class InboundPacket(_RefusingDecode, speedups.Packet):
+    pass
+
+
+class InboundStockPacket(_RefusingDecode, packet.Packet):
+    pass
+
+
+def packet_class(app: Flask) -> type[packet.Packet]:
+    """python-socketio's `serializer` for this app: with or without the speedups' encoding."""
+    return InboundPacket if speedups.enabled(app) else InboundStockPacket
 
 
 class LibraryChanged(RuntimeError):

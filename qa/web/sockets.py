@@ -22,7 +22,8 @@ from ..extensions import db, socketio
 from ..i18n import use_language
 from ..models import Event
 from ..ratelimit import is_loopback
-from . import broadcast, inbound
+from . import broadcast, inbound, speedups
+from .speedups import SOCKETIO_PATH  # noqa: F401  (tests find the path here)
 from .broadcast import Client, presence
 from . import metrics
 from .metrics import counted_acks
@@ -49,21 +50,10 @@ def error_ack(code: str, message: str, **params: Any) -> dict:
     return {"ok": False, "error": {"code": code, "message": gettext(message, **params)}}
 
 
-SOCKETIO_PATH = "/socket.io/"  # python-socketio's default, which the contract keeps
 
 
 def init_app(app) -> None:
-    # Flask-SocketIO runs every Socket.IO event in a request context made from the socket's
-    # handshake, and Flask matches its path to a route. With no route for it, Flask kept a
-    # NotFound with its traceback on each event: frames and the request in a reference cycle,
-    # ~57 objects per vote left for the cycle collector, whose pauses then reached 100-350 ms
-    # in a vote storm (docs/benchmarks.md). The Socket.IO middleware answers this path before
-    # Flask does, so the view runs only if that middleware is missing. Werkzeug matches a
-    # WebSocket handshake only to a rule marked for WebSockets (else WebsocketMismatch, with
-    # the same cycle), so there are two rules: one for polling, one for the WebSocket transport.
-    app.add_url_rule(SOCKETIO_PATH, "socketio", _no_socketio_here, methods=["GET", "POST"], strict_slashes=False)
-    app.add_url_rule(SOCKETIO_PATH, "socketio", _no_socketio_here, methods=["GET"], strict_slashes=False,
-                     websocket=True)
+    speedups.install_socketio_routes(app, _no_socketio_here)
 
 
 def _no_socketio_here():
@@ -149,7 +139,7 @@ def _join(auth: Any) -> None:
     session.close()  # back to the pool before the snapshot is sent, not after
     # Straight to the socket, which is in this process: through a message queue every other
     # process would receive each join's snapshot to ignore it, and the queue carries JSON,
-    # which the shared, pre-encoded question list (qa/web/packets.py) is not.
+    # which the shared, pre-encoded question list (qa/web/speedups.py) is not.
     socketio.emit("snapshot", snapshot, to=sid, ignore_queue=True)
     presence.announcer.add(current_app._get_current_object(), event_id)
 
