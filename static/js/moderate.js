@@ -649,8 +649,8 @@ function button(label, action, id, { shortcut, className = '', title } = {}) {
 }
 
 function blockButton(q) {
-  // An icon at the end of the row, its words for screen readers and as a tooltip: a rare action
-  // that must not push the others onto a second line.
+  // An icon among the card's tools, its words for screen readers and as a tooltip: a rare action,
+  // set apart from the moderation buttons, which then keep one row in French and Spanish too.
   const label = q.author_blocked ? t('Unblock author') : t('Block author');
   const b = button(h('span', { class: 'visually-hidden' }, label), q.author_blocked ? 'unblock' : 'block', q.id,
     { shortcut: 'b', className: 'button-block button-icon' });
@@ -667,7 +667,7 @@ function actionsFor(q, column, position) {
   // Before the arrows, which stay together at the end of the row.
   const at = actions.findIndex((a) => a.classList.contains('move-group'));
   actions.splice(at < 0 ? actions.length : at, 0, replyButton(q));
-  return [...actions, blockButton(q)];
+  return actions;
 }
 
 function statusActions(q, column, position) {
@@ -861,7 +861,7 @@ function updateCard(card, q, column, position) {
     if (labelling) stopForms();
     else startLabels(q.id);
   });
-  meta.append(h('span', { class: 'meta-tools' }, labelsButton, starButton(q)));
+  meta.append(h('span', { class: 'meta-tools' }, labelsButton, starButton(q), blockButton(q)));
   const marks = [];
   if (q.flag) marks.push(flagBadge(q.flag));
   if (q.author_blocked) {
