@@ -25,6 +25,7 @@ from qa.web.broadcast import VOTE_INTERVAL
 # pace and counters there; the keys here (qa:rl:…, qa:pace:…) are flushed at the start only here.
 REDIS_DB = 13
 WAIT = 10.0  # seconds; the longest one call or one wait for a message takes
+START_SECONDS = 90  # the longest a server may take to start
 
 
 def redis_db_url(url: str, db: int = REDIS_DB) -> str:
@@ -42,9 +43,10 @@ def two_servers(redis_url, tmp_path) -> Iterator[tuple[LiveServer, LiveServer]]:
     env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "shared-secret",
            "QA_ADMIN_TOKEN": ADMIN_TOKEN, "QA_MESSAGE_QUEUE": queue, "QA_RATE_LIMITS": "on",
            "QA_ASYNC_MODE": "eventlet"}
-    a = LiveServer(env, args=("--no-demo",)).start()
+    # Start-up loads the language model: on a loaded machine (CI, parallel runs) it took over 30 s.
+    a = LiveServer(env, args=("--no-demo",)).start(timeout=START_SECONDS)
     try:
-        b = LiveServer(env, args=("--no-demo",)).start()
+        b = LiveServer(env, args=("--no-demo",)).start(timeout=START_SECONDS)
         try:
             yield a, b
         finally:
