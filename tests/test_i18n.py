@@ -637,6 +637,10 @@ def test_console_pages_show_no_english_left(app, client, event, lang):
         data = {summary["title"], copy.title, code, copy.code, "UTC", "QA_ADMIN_TOKEN"}
         for theme in summary["themes"]:
             data |= {theme["label"], theme["prompt"], theme["key"]}
+        for texts in summary["translations"].values():  # the event's own French and Spanish, in the form
+            data |= {texts.get("title", "")} | {v for t in texts.get("themes", {}).values() for v in t.values()}
+        data |= {value.replace("\u00a0", " ") for value in data}  # French no-break spaces, as read on the page
+        data.discard("")
     same = {m.string for m in catalogue(lang) if isinstance(m.id, str) and m.id and m.string == m.id}  # "Console"…
     same |= set(i18n.NAMES.values())
 
