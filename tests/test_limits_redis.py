@@ -43,7 +43,7 @@ def two_servers(redis_url, tmp_path) -> Iterator[tuple[LiveServer, LiveServer]]:
     env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "shared-secret",
            "QA_ADMIN_TOKEN": ADMIN_TOKEN, "QA_MESSAGE_QUEUE": queue, "QA_RATE_LIMITS": "on",
            "QA_ASYNC_MODE": "eventlet"}
-    # Start-up loads the language model: on a loaded machine (CI, parallel runs) it took over 30 s.
+    # On a loaded machine (parallel runs) the second server once took over 30 s to start.
     a = LiveServer(env, args=("--no-demo",)).start(timeout=START_SECONDS)
     try:
         b = LiveServer(env, args=("--no-demo",)).start(timeout=START_SECONDS)
