@@ -141,15 +141,20 @@ def test_a_written_answer_reaches_the_asker_and_by_choice_everyone(server, clien
     queued = desk.locator("#queue-list .card", has_text=text)
     expect(queued).to_be_visible()
 
-    # A private answer, marked answered in the same step.
-    queued.locator("[data-action=reply]").click()
+    # On air, the speaker answers; the moderator writes it down from the On air panel: a private
+    # answer, marked answered (and so off air) in the same step.
+    queued.locator("[data-action=live]").click()
+    expect(desk.locator("#onair .onair-text")).to_have_text(text)
+    desk.locator("#onair button", has_text="Reply").click()
     form = queued.locator(".reply-form")
+    expect(form.locator("textarea")).to_be_focused()
     form.locator("textarea").fill("Yes: the Group will publish them after its June meeting.")
     expect(form.locator(".reply-public")).not_to_be_checked()
     form.locator(".reply-answer").check()
     shot(desk, "desk-reply-form")
     form.locator("button[type=submit]").click()
     answered = desk.locator("#answered-list .card", has_text=text)
+    expect(desk.locator("#onair .onair-empty")).to_be_visible()
     expect(answered.locator(".card-reply")).to_contain_text("for the asker only")
     expect(answered.locator(".card-reply-text")).to_have_text("Yes: the Group will publish them after its June meeting.")
 

@@ -601,13 +601,20 @@ function renderOnAir(live) {
   answered.addEventListener('click', () => act(live.id, 'answer'));
   const off = h('button', { type: 'button', class: 'button button-small', 'aria-keyshortcuts': 'l' }, t('Take off air'));
   off.addEventListener('click', () => act(live.id, 'unlive'));
+  // What the speaker said, in writing: the answer box opens on the question's card in the queue.
+  const reply = h('button', { type: 'button', class: 'button button-small', 'aria-keyshortcuts': 'w' }, t('Reply'));
+  reply.addEventListener('click', () => {
+    startReply(live.id);
+    const card = cards.get(live.id);
+    if (card && card.isConnected) card.scrollIntoView({ block: 'nearest' });
+  });
   el.onair.replaceChildren(
     h('span', { class: 'onair-badge' }, t('On air')),
     h('p', { class: 'onair-text', lang: live.language || null }, live.text),
     h('p', { class: 'onair-meta' }, themeTag(event, live.theme), live.name || t('Anonymous'), ' · ',
       h('span', { 'aria-hidden': 'true' }, `▲ ${formatNumber(live.votes || 0)}`),
       h('span', { class: 'visually-hidden' }, tn('%(num)d vote', '%(num)d votes', live.votes || 0))),
-    h('div', { class: 'card-actions' }, answered, off),
+    h('div', { class: 'card-actions' }, answered, reply, off),
   );
 }
 
