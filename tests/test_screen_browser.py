@@ -169,6 +169,9 @@ def test_the_screen_from_the_back_of_the_room(room, lang):
                 page.set_viewport_size(viewport)
                 settle(page)
                 assert inside_live(page), size
+                # With the segment band on too, the QR code still takes a third of the height.
+                qr = box(page, "#live .layer:not(.is-leaving) .idle-qr img")
+                assert qr["height"] >= viewport["height"] / 3, (size, qr)
                 shoot(page, f"screen-{lang}-{size}-closed-idle")
         finally:
             drive(moderator, "event:update", {"submissions_open": True, "active_theme": None})
