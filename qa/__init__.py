@@ -86,11 +86,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     websocket.install(socketio.server.eio)  # threading mode: one writer at a time per WebSocket
 
-    from .ratelimit import RateLimiter, storage_for
+    from .ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
 
     queue = app.config["MESSAGE_QUEUE"]
     shared = bool(queue and queue.startswith("redis"))  # several processes may share an event
-    app.extensions["qa_ratelimit"] = RateLimiter(storage_for(queue) if app.config["RATE_LIMITS"] else None)
+    buckets = None
+    if app.config["RATE_LIMITS"]:
+        buckets = RedisBuckets(queue) if shared else MemoryBuckets()
+    app.extensions["qa_ratelimit"] = RateLimiter(buckets)
     if shared:
         from .web.pacing import RedisPace
 
