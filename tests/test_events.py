@@ -91,3 +91,12 @@ def test_update_event_refuses(session, payload, code):
     session.expire_all()
     fresh = events.find_event(session, ev.code)
     assert fresh.submissions_open is True and fresh.active_theme is None
+
+
+def test_a_theme_may_carry_its_own_translations(session):
+    ev = events.create_event(session, {"title": "T", "themes": [
+        {"key": "ports", "label": "Ports", "translations": {"es": {"label": "Puertos"}}}]})
+    assert events.event_to_dict(ev, "es")["themes"][0]["label"] == "Puertos"
+    with pytest.raises(DomainError):
+        events.create_event(session, {"title": "T", "themes": [
+            {"key": "ports", "label": "Ports", "translations": {"de": {"label": "Häfen"}}}]})

@@ -126,6 +126,9 @@ def build_event(session: Session, payload: Any, code: str | None = None) -> Even
     )
     event.themes = [Theme(position=i, **t) for i, t in enumerate(themes)]
     translations.apply(event, payload, DEFAULT_THEMES)
+    for i, (theme, item) in enumerate(zip(event.themes, payload.get("themes") or [])):
+        if isinstance(item, dict) and "translations" in item:  # a theme's own: wins over the rest
+            theme.translations = translations.dumps(translations.theme_texts(item["translations"], f"themes[{i}]"))
     return event
 
 

@@ -137,13 +137,9 @@ def create_event(session: Session, payload: Any) -> Event:
     extras = _theme_extras(themes) if themes is not None else [
         {"colour": t["colour"], "hidden": False} for t in default_themes()
     ]
-    own_texts = _own_theme_texts(themes) if themes is not None else []
     values = _fields(payload)
     for theme, extra in zip(event.themes, extras):
         theme.colour, theme.hidden = extra["colour"], extra["hidden"]
-    for theme, texts in zip(event.themes, own_texts):
-        if texts is not None:  # sent inside the theme: wins over the defaults' and the top-level object
-            theme.translations = translations.dumps(texts)
     for name, value in values.items():
         setattr(event, name, value)
     event.submissions_open = payload.get("submissions_open") is True
