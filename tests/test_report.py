@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from qa.domain import events, moderation, organiser, questions, report
-from qa.extensions import db
+from conftest import CHROMIUM, need_browser
+
+from qa.domain import moderation, organiser, questions, report
 from qa.models import Question
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 T0 = datetime(2026, 12, 1, 13, 2)  # UTC
 
 
@@ -125,8 +125,6 @@ def test_no_questions_no_chart(session):
 
 
 def test_a_written_answer_shows_with_its_question(session, filled):
-    if not hasattr(Question, "reply_text"):
-        pytest.skip("written replies (item 3) are not in the Question model yet")
     q = session.get(Question, next(t["top"][0]["id"] for t in report.build(session, filled.id)["themes"]))
     q.reply_text, q.reply_public = "The single window pilots in March.", True
     session.commit()
@@ -172,9 +170,8 @@ def test_the_report_in_three_languages(client, filled, lang, words):
 def test_printed_to_pdf_by_chromium(app, filled, tmp_path):
     """Chromium's page.pdf() with the print stylesheet: pages come out, each looked at as PNG
     (tests/artifacts/report-*.png) when poppler's pdftoppm is installed."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Chromium")
+    need_browser()
+    from playwright import sync_api
     from live_server import LiveServer
     from conftest import ADMIN_TOKEN
 

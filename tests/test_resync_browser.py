@@ -2,18 +2,16 @@
 within 2 s of the browser saying it is online again (static/js/connection.js)."""
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 import requests
 import socketio
 
-from conftest import ADMIN_TOKEN, CHROMIUM
+from conftest import ADMIN_TOKEN, need_browser
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
+need_browser()
+from playwright import sync_api  # noqa: E402
 expect = sync_api.expect
 
 from live_server import LiveServer  # noqa: E402
