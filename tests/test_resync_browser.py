@@ -144,7 +144,8 @@ def test_a_tab_shown_again_reconnects_at_once(server, contexts, console, proxies
     proxy.cut()
     expect(phone.locator("#conn")).to_have_attribute("data-state", "reconnecting")
     # Retries 1, 2, 4, 8 s apart (±50 %), then 8-10 s: past the fifth, wait for the next failure.
-    time.sleep(25)
+    # Waiting through the page, not time.sleep: Playwright hands events over only while it runs.
+    phone.wait_for_timeout(25_000)
     tries = len(failed)
     deadline = time.monotonic() + 15
     while len(failed) == tries and time.monotonic() < deadline:
