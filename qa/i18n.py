@@ -97,7 +97,7 @@ _script_cache: dict[str, tuple[str, str]] = {}
 def script_msgids() -> list[str | tuple[str, str]]:
     """Every t()/tn() msgid in static/js, found by the same extractor as pybabel's."""
     found: dict[Any, None] = {}
-    for path in sorted(SCRIPTS.glob("*.js")):
+    for path in sorted(SCRIPTS.rglob("*.js")):  # desk/, lib/: the modules in folders too
         for _line, message, _comments, _context in extract_from_file(
             "javascript", str(path), keywords=JS_KEYWORDS, comment_tags=(), options={}
         ):
