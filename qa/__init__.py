@@ -114,9 +114,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     sockets.init_app(app)
     from . import cli
-    from .web import admin
+    from .web import admin_api, console
 
-    admin.init_app(app)  # the organiser console (/admin, /api/admin) and its session cookie
+    console.init_app(app)  # the organiser console (/admin) and its session cookie
+    admin_api.init_app(app)  # the same operations as JSON (/api/admin)
     cli.init_app(app)  # flask --app qa events …
     errors.init_app(app)
     security.init_app(app)

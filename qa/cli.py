@@ -1,4 +1,8 @@
-"""`flask --app qa events …`: the organiser's operations for scripted set-ups, each printing the links."""
+"""`flask --app qa events …`: the organiser's operations for scripted set-ups, each printing the links.
+
+A change reaches the running servers' sockets as one made in the console does, through
+QA_MESSAGE_QUEUE (qa/web/event_changes.py); without a queue this process has no one to tell.
+"""
 from __future__ import annotations
 
 import json
@@ -14,6 +18,7 @@ from .domain import events as events_domain
 from .domain import organiser
 from .domain.errors import DomainError
 from .extensions import db
+from .web.event_changes import event_changed
 
 events = AppGroup("events", help="Create, edit, list, open, close, archive and delete events; each prints the links.")
 
@@ -176,6 +181,7 @@ def edit(code, title, description, starts_at, themes_json, moderation, names, ti
         payload["themes"] = _json_file(themes_json, "--themes-json")
     payload.update(_translations(title_fr, title_es, translations_json))
     event = _domain(lambda: organiser.edit_event(db.session, _find(code).id, payload))
+    event_changed(event, "updated")
     _output(organiser.describe(db.session, event), base_url, as_json, f"Saved {event.code}:")
 
 
@@ -202,6 +208,7 @@ def list_(archived, base_url, as_json):
 def open_(code, base_url, as_json):
     """Open an event for questions."""
     event = _domain(lambda: organiser.set_submissions(db.session, _find(code).id, True))
+    event_changed(event, "updated")
     _output(organiser.describe(db.session, event), base_url, as_json, f"Questions are open for {event.code}:")
 
 
@@ -212,6 +219,7 @@ def open_(code, base_url, as_json):
 def close(code, base_url, as_json):
     """Close an event for questions (they can still be read and voted on)."""
     event = _domain(lambda: organiser.set_submissions(db.session, _find(code).id, False))
+    event_changed(event, "updated")
     _output(organiser.describe(db.session, event), base_url, as_json, f"Questions are closed for {event.code}:")
 
 
@@ -222,6 +230,7 @@ def close(code, base_url, as_json):
 def archive(code, base_url, as_json):
     """Archive (and close) an event."""
     event = _domain(lambda: organiser.archive_event(db.session, _find(code).id))
+    event_changed(event, "updated")
     _output(organiser.describe(db.session, event), base_url, as_json, f"Archived {event.code}:")
 
 
@@ -241,7 +250,9 @@ def delete(code, yes, base_url):
     if not yes:
         confirm = click.prompt(f"This cannot be undone. Type the code {event.code} to delete it", default="",
                                show_default=False)
-    deleted = _domain(lambda: organiser.delete_event(session, event.id, confirm))
+    event_id = event.id
+    deleted = _domain(lambda: organiser.delete_event(session, event_id, confirm))
+    event_changed(event_id, "deleted")
     click.echo(f"Deleted {summary['code']} with {deleted['questions']} questions, {deleted['votes']} votes "
                f"and {deleted['history']} history entries. These links no longer work:")
     click.echo(f"  participant: {links['participant']}")

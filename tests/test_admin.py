@@ -1,5 +1,5 @@
-"""The organiser console (qa/web/admin.py, qa/web/csrf.py, templates/admin/): its forms through
-the test client with the session cookie, its JSON endpoints under /api/admin, the sockets it
+"""The organiser console (qa/web/console.py, qa/web/event_form.py, qa/web/csrf.py, templates/admin/) and
+qa/web/admin_api.py: its forms through the test client with the session cookie, its JSON endpoints under /api/admin, the sockets it
 closes, and one real browser that creates an event and asks a question in it."""
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ from qa.domain import organiser, questions
 from qa.extensions import db
 from qa.models import Event, Question, Theme
 
+from conftest import received
+
 LINKS = re.compile(r"participant: (\S+)\n  moderator:   (\S+)\n  screen:      (\S+)")
 
 
@@ -166,3 +168,79 @@ def test_edit_refuses_bad_translations_and_changes_nothing(app, runner, args, me
     assert result.exit_code != 0 and message in result.output
     assert stored(app, code)["translations"].get("fr", {}).get("title") is None
     assert run(runner, "edit", code, ok=False).exit_code == 1  # nothing to change
+
+
+def test_changes_reach_the_sockets_as_from_the_console(app, runner, event, connect):
+    """The CLI tells the sockets through qa/web/event_changes.py, as the console and /api/admin do."""
+    participant, moderator = connect("participant"), connect("moderator")
+    received(participant), received(moderator)
+    run(runner, "close", event["code"])
+    assert [u["event"]["submissions_open"] for u in received(participant, "event:update")] == [False]
+    run(runner, "edit", event["code"], "--title", "Renamed")
+    assert [u["event"]["title"] for u in received(moderator, "event:update")] == ["Test webinar", "Renamed"]
+    run(runner, "delete", event["code"], "--yes")
+    assert not participant.is_connected() and not moderator.is_connected()
+
+
+@pytest.mark.timeout(150)
+def test_with_a_message_queue_a_running_server_hears_the_cli(redis_url, tmp_path):
+    """`flask --app qa events close/delete` in a process of its own reaches a client of a running
+    `python run.py` through Redis (Flask-SocketIO's emitting from an external process)."""
+    import subprocess
+    import sys
+    import threading
+
+    import requests
+    import socketio as socketio_client
+
+    from conftest import ADMIN_TOKEN
+    from live_server import ROOT, LiveServer
+
+    env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "shared-secret",
+           "QA_ADMIN_TOKEN": ADMIN_TOKEN, "QA_MESSAGE_QUEUE": redis_url, "QA_ASYNC_MODE": "threading",
+           "QA_RATE_LIMITS": "off", "QA_INSTANCE_PATH": str(tmp_path)}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "qa", "events", *args], cwd=ROOT,
+                              env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    server = LiveServer(env, args=("--no-demo",)).start(timeout=90)
+    try:
+        code = json.loads(cli("create", "Queued", "--open", "--json"))["code"]
+        got: dict[str, list] = {"event:update": [], "event:closed": [], "disconnect": []}
+        arrived = threading.Condition()
+        client = socketio_client.Client(reconnection=False)
+
+        def keep(name: str):
+            def handler(data=None, *_):
+                with arrived:
+                    got[name].append(data)
+                    arrived.notify_all()
+            return handler
+
+        for name in got:
+            client.on(name, keep(name))
+
+        def wait_for(name: str) -> list:
+            with arrived:
+                assert arrived.wait_for(lambda: got[name], timeout=15), (name, got)
+                return got[name]
+
+        assert requests.get(server.url + "/healthz", timeout=5).ok
+        client.connect(server.url, auth={"event": code, "role": "participant"}, transports=["websocket"],
+                       wait_timeout=15)
+        try:
+            cli("close", code)
+            assert wait_for("event:update")[-1]["event"]["submissions_open"] is False
+            cli("delete", code, "--yes")
+            assert wait_for("event:closed") == [{}]
+            # The server's own check refuses what the client does next (the page has left already).
+            ack = client.call("question:submit", {"client_id": "c", "theme": "finance", "text": "Still here?"},
+                              timeout=15)
+            assert ack["ok"] is False, ack
+        finally:
+            client.disconnect()
+    finally:
+        server.stop()

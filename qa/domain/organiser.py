@@ -1,6 +1,6 @@
 """The organiser's rules: prepare, edit, open and close, copy, archive and delete events.
 
-Plain functions over a session, shared by the console (qa/web/admin.py), its
+Plain functions over a session, shared by the console (qa/web/console.py), its
 JSON endpoints and the command line (qa/cli.py). Title, themes and moderation
 are checked by the same rules as POST /api/events (qa/domain/events.py).
 """
