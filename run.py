@@ -2,12 +2,24 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-ASYNC_MODES = ("eventlet", "gevent", "threading")
+
+
+def _constants():
+    """qa/constants.py read on its own: importing the qa package would import Flask before patch()."""
+    spec = importlib.util.spec_from_file_location("_qa_constants", ROOT / "qa" / "constants.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_CONSTANTS = _constants()
+ASYNC_MODES, DEFAULT_ASYNC_MODE = _CONSTANTS.ASYNC_MODES, _CONSTANTS.DEFAULT_ASYNC_MODE
 
 # Every WebSocket holds one server connection for its whole life. eventlet's wsgi server caps
 # simultaneous connections at 1,024 by default (connection 1,025 waits until one closes), and
@@ -28,7 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
     parser.add_argument(
         "--async-mode", choices=ASYNC_MODES, default=None,
-        help="server concurrency model; overrides QA_ASYNC_MODE (default eventlet)",
+        help=f"server concurrency model; overrides QA_ASYNC_MODE (default {DEFAULT_ASYNC_MODE})",
     )
     parser.add_argument("--no-demo", action="store_true", help="do not create the demo event on an empty database")
     parser.add_argument(
@@ -88,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from dotenv import load_dotenv  # pure Python, safe before patching
 
     load_dotenv(override=False)
-    mode = args.async_mode or os.environ.get("QA_ASYNC_MODE", "eventlet").strip() or "eventlet"
+    mode = args.async_mode or os.environ.get("QA_ASYNC_MODE", DEFAULT_ASYNC_MODE).strip() or DEFAULT_ASYNC_MODE
     if mode not in ASYNC_MODES:
         print(f"QA_ASYNC_MODE={mode!r} is not one of {', '.join(ASYNC_MODES)}", file=sys.stderr)
         return 2

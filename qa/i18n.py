@@ -21,14 +21,14 @@ from babel.support import Translations
 from flask import Blueprint, Flask, Response, abort, g, has_request_context, redirect, request, url_for
 from flask_babel import Babel, get_locale, refresh
 
+from .constants import LANGUAGES
 from .domain.translations import localize
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
 SCRIPTS = ROOT / "static" / "js"
 
-LANGUAGES = ("en", "fr", "es")
-DEFAULT = "en"
+DEFAULT = LANGUAGES[0]
 COOKIE = "qa_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Each language named in itself, as the switch shows it.

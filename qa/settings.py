@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ASYNC_MODES = ("eventlet", "gevent", "threading")
+from .constants import ASYNC_MODES, DEFAULT_ASYNC_MODE
 
 
 class SettingsError(ValueError):
@@ -57,7 +57,7 @@ class Settings:
     admin_token: str
     admin_token_generated: bool
     message_queue: str | None = None
-    async_mode: str = "eventlet"
+    async_mode: str = DEFAULT_ASYNC_MODE
     allowed_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
     db_max_overflow: int = 20
@@ -113,7 +113,7 @@ def load_settings(instance_path: str | os.PathLike, env: dict | None = None) -> 
         env = dict(os.environ)
     instance = Path(instance_path)
 
-    async_mode = env.get("QA_ASYNC_MODE", "eventlet").strip() or "eventlet"
+    async_mode = env.get("QA_ASYNC_MODE", DEFAULT_ASYNC_MODE).strip() or DEFAULT_ASYNC_MODE
     if async_mode not in ASYNC_MODES:
         raise SettingsError(
             f"QA_ASYNC_MODE={async_mode!r} is not one of {', '.join(ASYNC_MODES)}"

@@ -278,3 +278,15 @@ def test_show_admin_token_from_an_interpreter_without_the_packages(tmp_path):
     assert done.returncode == 0, done.stderr
     token = (tmp_path / "instance" / "admin_token").read_text().strip()
     assert done.stdout == f"Admin token (for POST /api/events): {token}\n"
+
+
+def test_run_py_knows_the_async_modes_without_importing_the_app():
+    """run.py takes the modes from qa/constants.py, as the settings do, yet imports nothing that must
+    come after monkey-patching (the qa package imports Flask)."""
+    probe = ("import sys, run\n"
+             "print(sorted(m for m in ('flask', 'qa', 'socketio', 'eventlet', 'gevent') if m in sys.modules))\n"
+             "from qa import settings\n"
+             "print(run.ASYNC_MODES == settings.ASYNC_MODES, run.DEFAULT_ASYNC_MODE == settings.DEFAULT_ASYNC_MODE)\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "True True"]

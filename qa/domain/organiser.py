@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from ..constants import EVENT_STATUSES as STATUSES
+from ..constants import QUESTION_STATUSES
 from ..models import BlockedParticipant, Event, Question, QuestionHistory, Theme, Vote, utcnow
 from . import events as events_domain
 from . import translations
@@ -24,8 +26,6 @@ from .transactions import begin_write
 from .validation import get_str, require_object
 
 NAMES_POLICIES = ("asked", "optional", "hidden")
-STATUSES = ("draft", "open", "closed", "archived")
-QUESTION_STATUSES = ("pending", "approved", "answered", "rejected")
 DESCRIPTION_LIMIT = 2000
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 EDITABLE = ("title", "description", "starts_at", "themes", "moderation", "names", "translations")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import threading
 
+from ..constants import LANGUAGES
+
 FLAG = "profanity"
-LANGUAGES = {"en": "english", "fr": "french", "es": "spanish"}
+WORDLISTS = dict(zip(LANGUAGES, ("english", "french", "spanish")))  # the filter's name for each
 # Each question is checked against the list of the language it was written in: the French
 # list holds "con", the Spanish word for "with". Where the language is unknown, all three
 # lists are used, less the words that are innocent in another of the three languages.
@@ -20,16 +22,16 @@ _lock = threading.Lock()
 
 
 def _get_filter(language: str | None):
-    key = language if language in LANGUAGES else "*"
+    key = language if language in WORDLISTS else "*"
     with _lock:
         if key not in _filters:
             from glin_profanity import Filter
 
             config = {"detect_leetspeak": True, "normalize_unicode": True}
             if key == "*":
-                config |= {"languages": list(LANGUAGES.values()), "ignore_words": INNOCENT_ELSEWHERE}
+                config |= {"languages": list(WORDLISTS.values()), "ignore_words": INNOCENT_ELSEWHERE}
             else:
-                config["languages"] = [LANGUAGES[key]]
+                config["languages"] = [WORDLISTS[key]]
             _filters[key] = Filter(config)
         return _filters[key]
 

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..constants import PUBLIC_STATUSES, QUESTION_STATUSES
 from ..models import BlockedParticipant, Event, Question, QuestionHistory, Vote
 from .errors import N_, DomainError
 from .events import NAME_LIMIT, TEXT_LIMIT, open_theme_keys, theme_keys
@@ -17,8 +18,8 @@ from .translations import detect_language
 from .transactions import begin_write, lock_event
 from .validation import get_bool, get_int, get_str, require_object
 
-PUBLIC = ("approved", "answered")
-STATUSES = ("pending", "approved", "rejected", "answered")
+# Under these names for the modules that use them (broadcast, sockets, metrics).
+PUBLIC, STATUSES = PUBLIC_STATUSES, QUESTION_STATUSES
 CLIENT_ID_LIMIT = 64
 
 

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..constants import PUBLIC_STATUSES as PUBLIC
 from ..models import Event, Question
 from . import events as events_domain
 from .export import theme_summary
 
 TOP = 5
-PUBLIC = ("approved", "answered")
 # Bucket widths in minutes, from a quick session to a conference day: the first that makes at
 # most MAX_BUCKETS buckets is used, so the chart has few enough points to read.
 BUCKET_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)

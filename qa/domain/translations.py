@@ -15,11 +15,9 @@ import json
 import threading
 from typing import Any
 
+from ..constants import LANGUAGES, TRANSLATED
 from .errors import DomainError
 
-LANGUAGES = ("en", "fr", "es")
-# The languages a translation can be given in (the original is the event's own text).
-TRANSLATED = ("fr", "es")
 EVENT_FIELDS = {"title": 200}
 THEME_FIELDS = {"label": 120, "prompt": 500}
 

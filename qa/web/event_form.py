@@ -8,11 +8,11 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from ..constants import TRANSLATED
 from ..domain import organiser
 from ..domain.errors import DomainError
 
 THEME_FIELD = re.compile(r"^themes-(\d{1,3})-(key|label|prompt|colour|hidden|label_fr|prompt_fr|label_es|prompt_es)$")
-TRANSLATED = ("fr", "es")  # the languages the form takes besides the event's own
 
 
 def local_to_iso(value: str, offset: str) -> str:

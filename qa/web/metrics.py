@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import func, select
 
+from ..constants import ROLES
 from ..domain.questions import STATUSES
 from ..extensions import db, socketio
 from ..models import Question
@@ -27,7 +28,6 @@ from ..models import Question
 bp = Blueprint("metrics", __name__)
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the contract's format; the library's latest is 1.0.0
-ROLES = ("participant", "moderator", "screen")
 LAG_INTERVAL = 0.5  # seconds the lag probe sleeps between samples
 # By python-engineio's reason ("client disconnect", "ping timeout", "transport close", ...):
 # a rise in "ping timeout" is a server too busy to read its clients' pongs within 20 s.

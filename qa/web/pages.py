@@ -9,6 +9,7 @@ from babel import Locale
 from babel.dates import format_date, format_time, get_datetime_format
 from flask import Blueprint, Response, render_template, request, url_for
 
+from ..constants import LANGUAGES
 from ..domain import events as events_domain
 from ..domain.organiser import status_of
 from ..domain.questions import question_total
@@ -92,7 +93,7 @@ def report_time(when: datetime) -> str:
 def language_names() -> dict:
     """Each language's name in the page's language: "French", "français", "francés"."""
     names = Locale.parse(current_language()).languages
-    return {code: names.get(code, code) for code in ("en", "fr", "es")}
+    return {code: names.get(code, code) for code in LANGUAGES}
 
 
 @bp.get("/e/<code>/qr.svg")

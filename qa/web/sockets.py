@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..batching import GroupCommit
+from ..constants import ROLES
 from ..domain import events as events_domain
 from ..domain import moderation, questions, similarity, validation
 from ..domain.errors import N_, DomainError
@@ -28,7 +29,6 @@ from .broadcast import Client, presence
 from . import metrics
 from .metrics import counted_acks
 
-ROLES = ("participant", "moderator", "screen")
 # The database refused, failed or (PoolTimeout) had no pooled connection free within 10 s:
 # the client gets a retryable `unavailable`, and nothing was changed.
 DATABASE_BUSY = (DBAPIError, PoolTimeout)
