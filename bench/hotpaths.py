@@ -4,7 +4,7 @@
 
 Run it once per tree (say a `git archive` of the commit before and of the one after) to
 compare: counting an ack and a broadcast (/metrics), a vote's rate-limit check over 2,000
-participants, reading a participant token, one /metrics scrape. Under eventlet, as run.py
+participants, reading a participant token, a join's event from the cache, one /metrics scrape. Under eventlet, as run.py
 serves, yielding every 10 calls so background tasks (a storage's sweeper) run and are counted.
 Last, the CPU of 10 s of rate-limit checks paced as in a vote storm (250 a second over 500
 participants), which counts what a timer does between the calls too.
@@ -26,9 +26,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20000)
     args = parser.parse_args()
 
-    from qa import create_app
-    from qa.domain import identity
-    from qa.web import metrics
+    from qa import create_app, schema
+    from qa.domain import events, identity
+    from qa.extensions import db
+    from qa.web import broadcast, metrics
 
     tmp = tempfile.mkdtemp(prefix="qa-hotpaths-")
     app = create_app({"TESTING": True, "INSTANCE_PATH": tmp, "QA_ENV": {
@@ -51,6 +52,10 @@ def main() -> None:
         clock("vote rate-limit check, 2,000 participants",
               lambda i: limiter.check("vote", f"p{i % 2000}", "127.0.0.1"))
         clock("read a participant token", lambda i: identity.verify_participant("bench", token))
+        schema.upgrade(db.engine)
+        code = events.create_event(db.session, {"title": "Bench"}).code
+        cache = broadcast.EventCache(ttl=3600.0)
+        clock("a join's event from the cache (EventCache.get, a hit)", lambda i: cache.get(db.session, code))
         with app.test_request_context("/metrics"):
             view = app.view_functions["metrics.metrics"]
             start = time.process_time()

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from cachetools import TTLCache
 from flask import Flask, current_app
 
 from ..domain.moderation import Change
@@ -34,6 +35,7 @@ PRESENCE_INTERVAL = 1.0
 PUBLIC_LIST_TTL = 1.0  # seconds; see PublicList
 VERSION_CHECK_INTERVAL = 0.25  # seconds between two checks of public_version by joins; see PublicList
 EVENT_TTL = 1.0  # seconds; see EventCache
+EVENT_CACHE_SIZE = 10_000  # events; past it, the least recently used make room
 
 
 def everyone(event_id: int) -> str:
@@ -114,30 +116,34 @@ class EventCache:
     """
 
     def __init__(self, ttl: float = EVENT_TTL, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self._clock = clock  # a test's own clock, so that none patches the process's
-        self._events: dict[str, tuple[float, int, dict]] = {}  # code -> (read at, id, dict)
+        # code -> (id, dict); `clock` is a test's own, so that none patches the process's
+        self._events: TTLCache[str, tuple[int, dict]] = TTLCache(EVENT_CACHE_SIZE, ttl, timer=clock)
+        self._lock = threading.Lock()  # a TTLCache is not safe across threads (QA_ASYNC_MODE=threading)
 
     def get(self, session, code: Any) -> tuple[int, dict]:
         """(event id, event dict) for a join code; DomainError not_found as find_event."""
         key = normalize_code(code) or None
-        cached = self._events.get(key) if key is not None else None
-        now = self._clock()
-        if cached is not None and now - cached[0] < self.ttl:
-            return cached[1], cached[2]
-        event = find_event(session, code)
-        entry = (now, event.id, event_to_dict(event))
         if key is not None:
-            self._events[key] = entry
-        return entry[1], entry[2]
+            with self._lock:
+                cached = self._events.get(key)
+            if cached is not None:
+                return cached
+        event = find_event(session, code)
+        entry = (event.id, event_to_dict(event))
+        if key is not None:
+            with self._lock:
+                self._events[key] = entry
+        return entry
 
     def forget(self, event_id: int) -> None:
-        for code, entry in list(self._events.items()):
-            if entry[1] == event_id:
-                self._events.pop(code, None)
+        with self._lock:
+            for code, (cached_id, _) in list(self._events.items()):
+                if cached_id == event_id:
+                    self._events.pop(code, None)
 
     def clear(self) -> None:
-        self._events.clear()
+        with self._lock:
+            self._events.clear()
 
 
 event_cache = EventCache()
