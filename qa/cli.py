@@ -18,6 +18,7 @@ from .domain import events as events_domain
 from .domain import organiser
 from .domain.errors import DomainError
 from .extensions import db
+from .links import event_links
 from .web.event_changes import event_changed
 
 events = AppGroup("events", help="Create, edit, list, open, close, archive and delete events; each prints the links.")
@@ -46,8 +47,6 @@ def _session():
 
 
 def _links(base_url: str, summary: dict) -> dict:
-    from .web.api import event_links
-
     with current_app.test_request_context(base_url=base_url.rstrip("/")):
         return event_links(summary["code"], summary["moderator_token"])
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from babel.messages.extract import extract_from_file
 from babel.support import Translations
-from flask import Blueprint, Flask, Response, abort, g, has_request_context, redirect, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, g, has_request_context, redirect, request, url_for
 from flask_babel import Babel, get_locale, refresh
 
 from .constants import LANGUAGES
@@ -30,6 +30,7 @@ SCRIPTS = ROOT / "static" / "js"
 
 DEFAULT = LANGUAGES[0]
 COOKIE = "qa_lang"
+SOCKET_LANGUAGE = "qa_socket_language"  # app.extensions key: sid -> the language its connect chose
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Each language named in itself, as the switch shows it.
 NAMES = {"en": "English", "fr": "Français", "es": "Español"}
@@ -69,10 +70,9 @@ def _socket_language() -> str | None:
     sid = getattr(request, "sid", None) if has_request_context() else None
     if sid is None:
         return None
-    from .web.broadcast import presence  # here: the web layer imports this module
-
-    client = presence.clients.get(sid)
-    return client.lang if client is not None else None
+    # The Socket.IO layer registers how to look up a connection's choice (qa/web/sockets.py).
+    language_of = current_app.extensions.get(SOCKET_LANGUAGE)
+    return language_of(sid) if language_of is not None else None
 
 
 def use_language(value: Any) -> str:

@@ -12,6 +12,7 @@ from .domain import translations
 from .domain.errors import DomainError
 from .domain.events import DEMO_CODE, ensure_demo_event, find_event
 from .extensions import db
+from .links import event_links
 from .settings import SettingsError, redact
 
 # What deploy/qa.env.example ships in QA_SECRET_KEY and QA_ADMIN_TOKEN: anyone who read the
@@ -92,8 +93,6 @@ def prepare(app: Flask, base_url: str, demo: bool = True) -> None:
     upgrade_schema(app)
     translations.warm_up()
     with app.test_request_context(base_url=base_url):
-        from .web.api import event_links
-
         event = ensure_demo_event(db.session) if demo else None
         if event is not None:
             print(f"Created the demo event \u201c{event.title}\u201d, code {event.code}:", flush=True)

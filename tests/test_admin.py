@@ -202,7 +202,7 @@ def test_create_from_the_form(app, console):
 
 
 def load_links(app, code: str) -> dict:
-    from qa.web.api import event_links
+    from qa.links import event_links
 
     ev = load(app, code)
     with app.test_request_context():

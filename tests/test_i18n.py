@@ -668,3 +668,14 @@ def test_console_pages_show_no_english_left(app, client, event, lang):
             if re.search(r"[^\W\d_]{2,}", rest):
                 problems.append(f"{page}: {text!r}")
     assert problems == [], "\n".join(problems)
+
+
+def test_the_locale_selector_imports_nothing_from_the_web_layer():
+    """qa/web imports qa/i18n.py, not the other way round: a socket's language is registered by
+    qa/web/sockets.py (test_acks_in_the_clients_language checks that it is still used)."""
+    import ast
+
+    tree = ast.parse((ROOT / "qa" / "i18n.py").read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not [m for m in imported if m.startswith(("web", "qa.web"))], imported

@@ -58,3 +58,14 @@ def test_a_database_file_that_cannot_be_opened_is_one_line(tmp_path, dispose):
     db.init_app(app)  # the engine of that URL
     with pytest.raises(StartupError, match="cannot use the database QA_DATABASE_URL='sqlite:////nonexistent-dir"):
         upgrade_schema(app)
+
+
+@pytest.mark.parametrize("module", ["startup.py", "cli.py"])
+def test_prints_links_without_importing_the_http_api(module):
+    """The start-up and the CLI print an event's links from qa/links.py, not from an HTTP adapter."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "qa" / module).read_text())
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "links" in imported and not imported & {"web.api", "qa.web.api", "web.broadcast"}, imported

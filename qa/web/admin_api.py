@@ -13,8 +13,8 @@ from ..domain import events as events_domain
 from ..domain import organiser
 from ..domain.errors import DomainError
 from ..extensions import db
+from ..links import event_links
 from ..models import Event
-from .api import event_links
 from .auth import require_token
 from .event_changes import event_changed
 

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext
 
 from ..domain import events as events_domain
@@ -22,20 +22,13 @@ from ..domain.export import (
 )
 from ..domain.report import time_zone
 from ..extensions import db
+from ..links import event_links
 from .auth import WRONG, bearer_token, require_token, token_matches
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 # A question's status in the CSV, as the participant page words it.
 STATUS_WORDS = {"pending": N_("Awaiting moderation"), "approved": N_("Published"),
                 "answered": N_("Answered"), "rejected": N_("Not published")}
-
-
-def event_links(code: str, moderator_token: str) -> dict:
-    return {
-        "participant": url_for("pages.participant", code=code, _external=True),
-        "moderator": url_for("pages.moderate", code=code, _external=True) + f"#token={moderator_token}",
-        "screen": url_for("pages.screen", code=code, _external=True),
-    }
 
 
 @bp.post("/events")

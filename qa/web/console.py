@@ -31,9 +31,9 @@ from ..domain import organiser
 from ..domain.errors import DomainError
 from ..domain.identity import admin_mark
 from ..extensions import db
+from ..links import event_links
 from ..models import Event
 from . import csrf
-from .api import event_links
 from .auth import WRONG, token_matches
 from .event_changes import event_changed
 from .event_form import form_payload, form_values, with_default_themes

@@ -20,7 +20,7 @@ from ..domain.errors import N_, DomainError
 from ..domain.identity import new_participant, participant_token, verify_participant
 from ..domain.snapshot import participant_view
 from ..extensions import db, socketio
-from ..i18n import use_language
+from ..i18n import SOCKET_LANGUAGE, use_language
 from ..models import Event
 from ..ratelimit import is_loopback
 from . import broadcast, inbound, speedups
@@ -54,6 +54,13 @@ def error_ack(code: str, message: str, **params: Any) -> dict:
 
 def init_app(app) -> None:
     speedups.install_socketio_routes(app, _no_socketio_here)
+    app.extensions[SOCKET_LANGUAGE] = _language_of
+
+
+def _language_of(sid: str) -> str | None:
+    """The language a connection chose in its connect auth, for qa/i18n.py's locale selector."""
+    client = presence.clients.get(sid)
+    return client.lang if client is not None else None
 
 
 def _no_socketio_here():
