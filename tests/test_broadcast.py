@@ -1,4 +1,5 @@
-"""Broadcast helpers (qa/web/broadcast.py): the Coalescer and presence counts."""
+"""Broadcast helpers: the Coalescer (qa/web/throttle.py), presence counts (qa/web/presence.py), the join
+caches (qa/web/join_cache.py) and what qa/web/broadcast.py sends."""
 from __future__ import annotations
 
 import threading
@@ -11,7 +12,9 @@ from conftest import received
 from qa.domain import events as events_domain
 from qa.extensions import db
 from qa.web import broadcast
-from qa.web.broadcast import Coalescer
+from qa.web.join_cache import EventCache, event_cache
+from qa.web.presence import PRESENCE_INTERVAL, Client, presence
+from qa.web.throttle import Coalescer
 
 INTERVAL = 0.5
 WAIT = 2.0  # seconds; the longest any test waits for a background flush
@@ -169,7 +172,7 @@ def wait_until_idle(c: Coalescer, timeout: float = WAIT) -> bool:
 
 def test_joins_share_the_event_until_it_changes_here_or_its_time_is_up(app, event):
     clock = [1000.0]
-    cache = broadcast.EventCache(ttl=1.0, clock=lambda: clock[0])
+    cache = EventCache(ttl=1.0, clock=lambda: clock[0])
     with app.app_context():
         session = db.session
         eid, first = cache.get(session, event["code"])
@@ -196,17 +199,17 @@ def _plus(base: dict, **more: int) -> dict:
 
 def test_presence_counts(connect, event):
     """Connections are counted by event and role, and uncounted on disconnect."""
-    base = broadcast.presence.counts(event["id"])
+    base = presence.counts(event["id"])
     assert set(base) == {"participants", "moderators", "screens"}
     p1, p2 = connect("participant"), connect("participant")
     m, s = connect("moderator"), connect("screen")
-    assert broadcast.presence.counts(event["id"]) == _plus(base, participants=2, moderators=1, screens=1)
+    assert presence.counts(event["id"]) == _plus(base, participants=2, moderators=1, screens=1)
     p1.disconnect()
     s.disconnect()
-    assert broadcast.presence.counts(event["id"]) == _plus(base, participants=1, moderators=1)
+    assert presence.counts(event["id"]) == _plus(base, participants=1, moderators=1)
     p2.disconnect()
     m.disconnect()
-    assert broadcast.presence.counts(event["id"]) == base
+    assert presence.counts(event["id"]) == base
 
 
 def test_presence_reaches_moderators_only(app, connect, event):
@@ -214,7 +217,7 @@ def test_presence_reaches_moderators_only(app, connect, event):
     with app.app_context():
         other = events_domain.create_event(db.session, {"title": "Other"})
         other_code, other_id = other.code, other.id
-    base = broadcast.presence.counts(event["id"])
+    base = presence.counts(event["id"])
     m = connect("moderator")
     snap = received(m, "snapshot")[0]
     assert snap["presence"] == _plus(base, moderators=1)
@@ -222,16 +225,16 @@ def test_presence_reaches_moderators_only(app, connect, event):
     connect("participant", event=other_code)  # another event's: not counted here
     want = _plus(base, moderators=1, participants=1, screens=1)
     seen = []
-    deadline = time.monotonic() + broadcast.PRESENCE_INTERVAL + WAIT
+    deadline = time.monotonic() + PRESENCE_INTERVAL + WAIT
     while want not in seen and time.monotonic() < deadline:
         seen += received(m, "presence")
         time.sleep(0.02)
     assert want in seen, seen
-    assert broadcast.presence.counts(other_id)["participants"] >= 1
+    assert presence.counts(other_id)["participants"] >= 1
     assert received(p, "presence") == [] and received(s, "presence") == []
     p.disconnect()
     want = _plus(base, moderators=1, screens=1)
-    deadline = time.monotonic() + broadcast.PRESENCE_INTERVAL + WAIT
+    deadline = time.monotonic() + PRESENCE_INTERVAL + WAIT
     while want not in seen and time.monotonic() < deadline:
         seen += received(m, "presence")
         time.sleep(0.02)
@@ -289,21 +292,21 @@ def test_a_new_app_starts_with_no_presence_cache_or_pace_left_by_the_last(app, e
 
     eid = event["id"]
     assert broadcast.orders.interval == ORDER_INTERVAL  # the conftest app's own, not the module's
-    broadcast.presence.join("left-by-the-last-app", broadcast.Client(event_id=eid, role="participant"))
+    presence.join("left-by-the-last-app", Client(event_id=eid, role="participant"))
     with app.app_context():
-        broadcast.event_cache.get(db.session, event["code"])
+        event_cache.get(db.session, event["code"])
     broadcast.orders.add(app, eid)
     broadcast.votes.add(app, eid)
     assert broadcast.settle()
-    assert broadcast.orders._last and broadcast.votes._last and broadcast.event_cache._events
+    assert broadcast.orders._last and broadcast.votes._last and event_cache._events
 
     other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"),
                         "QA_ENV": make_env(f"sqlite:///{tmp_path / 'other.sqlite3'}")})
     try:
-        assert broadcast.presence.counts(eid) == {"participants": 0, "moderators": 0, "screens": 0}
-        assert broadcast.presence.clients == {}
+        assert presence.counts(eid) == {"participants": 0, "moderators": 0, "screens": 0}
+        assert presence.clients == {}
         assert not broadcast.orders._last and not broadcast.votes._last  # no pace carried over
-        assert not broadcast.event_cache._events
+        assert not event_cache._events
         assert broadcast.orders.interval == broadcast.ORDER_INTERVAL  # this app set none
     finally:
         with other.app_context():

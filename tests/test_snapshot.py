@@ -4,7 +4,7 @@ from sqlalchemy import update
 
 from qa.domain import events, moderation, questions, snapshot
 from qa.models import Question
-from qa.web.broadcast import PublicList
+from qa.web.join_cache import PublicList
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from qa.domain import events as events_domain
 from qa.extensions import db, socketio
 from qa.models import Event, Question
 from qa.web import broadcast
+from qa.web.presence import presence
 
 QUESTION_KEYS = {"id", "theme", "text", "name", "status", "votes", "live", "created_at"}
 # Documented additions: participant flags, a merged duplicate's target, a moderator's hints.
@@ -226,7 +227,7 @@ def refusal(app, client, monkeypatch, auth: Any) -> dict:
 ])
 def test_connect_refused(app, client, event, other_event, monkeypatch, code, cases):
     """A wrong code, role or token refuses the connection with a message and a code, without raising."""
-    before = broadcast.presence.counts(event["id"])
+    before = presence.counts(event["id"])
     for auth in cases:
         if isinstance(auth, dict):
             auth = {k: {"{code}": event["code"], "{other}": other_event["token"]}.get(v, v)
@@ -234,24 +235,24 @@ def test_connect_refused(app, client, event, other_event, monkeypatch, code, cas
         data = refusal(app, client, monkeypatch, auth)
         assert isinstance(data["message"], str) and data["message"].strip(), auth
         assert data["data"] == {"code": code}, auth
-    assert broadcast.presence.counts(event["id"]) == before
+    assert presence.counts(event["id"]) == before
 
 
 def test_connect_when_the_database_has_no_connection_free_is_refused_as_retryable(
         app, client, event, monkeypatch, caplog):
     """A join storm can wait out PostgreSQL's pool: a retryable refusal, no traceback, nothing counted."""
-    before = broadcast.presence.counts(event["id"])
+    before = presence.counts(event["id"])
 
     def exhausted(*_args):
         raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached")
 
-    for role, target in (("participant", "qa.web.broadcast.event_cache.get"),
+    for role, target in (("participant", "qa.web.join_cache.event_cache.get"),
                          ("moderator", "qa.domain.events.find_event")):
         with monkeypatch.context() as mp:
             mp.setattr(target, exhausted)
             data = refusal(app, client, monkeypatch, {"event": event["code"], "role": role, "token": event["token"]})
         assert data["data"] == {"code": "unavailable"} and "try again" in data["message"], role
-    assert broadcast.presence.counts(event["id"]) == before
+    assert presence.counts(event["id"]) == before
     assert "Traceback" not in caplog.text and "database busy" in caplog.text
 
 
@@ -1013,7 +1014,7 @@ def test_client_cannot_run_the_servers_lifecycle_handlers(app, client, connect, 
     not the head count the desk sees, not the per-address count, not /metrics' labels."""
     p = connect("participant")
     other = connect("participant")
-    before = broadcast.presence.counts(event["id"])
+    before = presence.counts(event["id"])
     assert before["participants"] == 2
     auth = {"event": event["code"], "role": "participant"}
     for i in range(50):
@@ -1023,12 +1024,12 @@ def test_client_cannot_run_the_servers_lifecycle_handlers(app, client, connect, 
             assert "connect" in error["message"]
         assert_error(p.emit("disconnect", f"hostile reason {i}", callback=True), "bad_request")
         assert_error(p.emit("*", other.eio_sid, {"id": 1}, callback=True), "bad_request")
-    assert broadcast.presence.counts(event["id"]) == before
+    assert presence.counts(event["id"]) == before
     assert p.is_connected() and other.is_connected()
     # The same socket still works, and its real departure is counted once, with a real reason.
     assert ask(p)["status"] == "pending"
     p.disconnect()
-    assert broadcast.presence.counts(event["id"])["participants"] == 1
+    assert presence.counts(event["id"])["participants"] == 1
     text = _metrics(client)
     assert "hostile reason" not in text
     reasons = {line.split('reason="')[1].split('"')[0] for line in text.splitlines()
@@ -1043,7 +1044,7 @@ def test_event_names_that_are_not_strings_are_refused(connect, event, name):
     p = connect("participant")
     error = assert_error(p.emit(name, {"id": 1}, callback=True), "bad_request", name)
     assert "name" in error["message"]
-    assert broadcast.presence.counts(event["id"])["participants"] == 1
+    assert presence.counts(event["id"])["participants"] == 1
 
 
 # --- isolation between events ----------------------------------------------------------

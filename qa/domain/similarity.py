@@ -15,6 +15,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -251,6 +252,15 @@ def similar_to_many(session: Session, event_id: int, questions: list[Question]) 
     with index.lock:
         norms = index.norms()
         return {q.id: index.query(q.text, exclude=q.id, norms=norms) for q in questions}
+
+
+def similar_in_chunks(session: Session, event_id: int, questions: list[Question],
+                      size: int) -> Iterator[tuple[list[Question], dict[int, list[dict]]]]:
+    """(chunk, `similar` by id) for `size` questions at a time, each chunk scored only when asked
+    for: the caller can let other work run between two chunks of a large burst."""
+    for start in range(0, len(questions), size):
+        chunk = questions[start:start + size]
+        yield chunk, similar_to_many(session, event_id, chunk)
 
 
 def forget_event(event_id: int) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from ..extensions import socketio
 from ..models import Event
 from . import broadcast
-from .broadcast import presence
+from .join_cache import event_cache
+from .presence import presence
+from .rooms import everyone, moderators
 
 # What an organiser can do to an event, as far as its sockets are concerned.
 CHANGES = ("updated", "token", "deleted")
@@ -44,10 +46,10 @@ def _disconnect(event_id: int, role: str | None) -> int:
     checks the token before each one).
     """
     if role == "moderator":
-        room = broadcast.moderators(event_id)
+        room = moderators(event_id)
     else:
-        room = broadcast.everyone(event_id)
-        broadcast.event_cache.forget(event_id)  # closed or deleted: no join from the cache
+        room = everyone(event_id)
+        event_cache.forget(event_id)  # closed or deleted: no join from the cache
     socketio.emit("moderator:revoked" if role == "moderator" else "event:closed", {}, to=room)
     socketio.close_room(room)
     sids = [

@@ -200,7 +200,7 @@ class _ScrapeGauges:
     """Read at each scrape, in the scrape's request: connections, the database and its pool."""
 
     def collect(self) -> Iterator[Metric]:
-        from .broadcast import presence  # not at import: broadcast imports this module
+        from .presence import presence  # not at import: presence imports this module
 
         by_role = presence.by_role()
         pool = _pool_state()  # before this request takes a connection of its own

@@ -25,7 +25,9 @@ from ..models import Event
 from ..ratelimit import is_loopback
 from . import broadcast, inbound, speedups
 from .speedups import SOCKETIO_PATH  # noqa: F401  (tests find the path here)
-from .broadcast import Client, presence
+from .join_cache import event_cache, public_list
+from .presence import Client, presence
+from .rooms import everyone, moderators, participant
 from . import metrics
 from .metrics import counted_acks
 
@@ -97,7 +99,7 @@ def _join(auth: Any) -> None:
             event = events_domain.find_event(session, auth.get("event"))
             event_id, event_dict = event.id, events_domain.event_to_dict(event)
         else:
-            event_id, event_dict = broadcast.event_cache.get(session, auth.get("event"))
+            event_id, event_dict = event_cache.get(session, auth.get("event"))
     except DomainError as exc:
         raise _refuse(exc.code, exc.template, **exc.params)
 
@@ -110,7 +112,7 @@ def _join(auth: Any) -> None:
         ):
             raise _refuse("unauthorized", "The moderator token is missing or wrong for this event.")
         client = Client(event_id, role, token=token)
-        join_room(broadcast.moderators(event_id))
+        join_room(moderators(event_id))
         snapshot["questions"] = questions.moderator_view(session, event_id)
         snapshot["presence"] = None  # filled below, once this socket is counted
     elif role == "participant":
@@ -123,24 +125,24 @@ def _join(auth: Any) -> None:
         else:
             token = participant_token(secret, pid)  # one of the format before issue 16 comes back new
         client = Client(event_id, role, pid)
-        join_room(broadcast.participant(pid))
+        join_room(participant(pid))
         # The public list is shared by every join (a join storm rebuilt it per socket), and so
         # is its JSON; only a known identity's own questions and votes are read.
-        entries = broadcast.public_list.get(session, event_id)
+        entries = public_list.get(session, event_id)
         own_view = participant_view(session, event_id, known, entries)
-        snapshot["questions"] = broadcast.public_list.encoded(event_id, entries) if own_view is None else own_view
+        snapshot["questions"] = public_list.encoded(event_id, entries) if own_view is None else own_view
         snapshot["participant"] = token
     else:
         client = Client(event_id, role)
-        entries = broadcast.public_list.get(session, event_id)
-        snapshot["questions"] = broadcast.public_list.encoded(event_id, entries)
+        entries = public_list.get(session, event_id)
+        snapshot["questions"] = public_list.encoded(event_id, entries)
     client.address = request.remote_addr
     client.lang = lang
     cap = 0 if is_loopback(client.address or "") else current_app.config["MAX_SOCKETS_PER_ADDRESS"]
     if not presence.join(sid, client, cap):
         raise _refuse("too_many_connections",
                       "Too many connections from your network address; close some tabs and retry.")
-    join_room(broadcast.everyone(event_id))
+    join_room(everyone(event_id))
     if role == "moderator":
         snapshot["presence"] = presence.counts(event_id)
     session.close()  # back to the pool before the snapshot is sent, not after
