@@ -265,7 +265,7 @@ def test_reorder_queue_by_drag_keyboard_and_buttons_reaches_screen_and_participa
 def test_a_card_moved_by_keyboard_keeps_the_keyboard_focus(server, clients, contexts, console):
     """Shift+↑ and t move the focused card; focus must stay on it (WCAG 2.4.3 focus order).
 
-    The desk re-orders its list by re-inserting the moved card (syncList in connection.js), which
+    The desk re-orders its list by re-inserting the moved card (syncList in static/js/lib/dom.js), which
     drops the focus to <body> whenever the card moves up; render() puts it back.
     """
     ev = create_event(server, "Focus after a move")

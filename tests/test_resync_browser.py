@@ -1,5 +1,5 @@
 """Back from a network drop: every page (participant, desk, screen) shows what happened meanwhile
-within 2 s of the browser saying it is online again (static/js/connection.js)."""
+within 2 s of the browser saying it is online again (static/js/lib/connection.js)."""
 from __future__ import annotations
 
 import time

@@ -2,14 +2,11 @@
 // Everything here enhances server-rendered forms that also work without it.
 // Its words come from the gettext catalogues through i18n.js (t()), its dates from Intl in the page's language.
 import { lang, t } from './i18n.js';
+import { announce as announceIn } from './lib/dom.js';
 
 (() => {
   const announcer = document.getElementById('announcer');
-  const announce = (text) => {
-    if (!announcer) return;
-    announcer.textContent = '';
-    window.setTimeout(() => { announcer.textContent = text; }, 50);
-  };
+  const announce = (text) => announceIn(announcer, text);
 
   // ---- Colours: set from data-colour through the CSSOM (the CSP allows no style attributes).
   const paint = (root) => {

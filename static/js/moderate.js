@@ -1,6 +1,9 @@
-// Moderator desk: Incoming / Queue / On air, keyboard first, undo, export. The modules in desk/ hold each concern; this one starts the page.
+// Moderator desk: Incoming / Queue / On air, keyboard first, undo, export.
+// The modules in desk/ hold one concern each; this one starts the page.
 
-import { storage } from './connection.js';
+import './desk/dragdrop.js'; // the queue's drop target
+import './desk/keyboard.js'; // the desk's keys and the shortcuts help
+import { storage } from './lib/storage.js';
 import { redrawAll } from './desk/filters.js';
 import { applyEvent } from './desk/header.js';
 import { render } from './desk/render.js';

@@ -1,60 +1,31 @@
 // Participant page: ask (through the outbox), follow my questions, read and vote.
 
-import {
-  Outbox, announce, connect, h, keepInPlace, newClientId, openThemes,
-  pageData, setThemeIndex, showConnection, storage, syncList, themeInfo, themeTag, timeEl,
-} from './connection.js';
+import { connect, showConnection } from './lib/connection.js';
+import { announce, h, keepInPlace, syncList } from './lib/dom.js';
+import { Outbox, newClientId } from './lib/outbox.js';
+import { elementsById, pageData } from './lib/page.js';
+import { PUBLIC, statusWords } from './lib/status.js';
+import { storage } from './lib/storage.js';
+import { openThemes, setThemeIndex, themeInfo, themeTag } from './lib/themes.js';
+import { timeEl } from './lib/time.js';
 import { formatNumber, localizeEvent, t, tn } from './i18n.js';
 
 const data = pageData();
 const code = data.code;
-let event = data.event || { code, title: '', themes: [], submissions_open: true, active_theme: null };
+let event = data.event;
 
-const $ = (id) => document.getElementById(id);
-const el = {
-  title: $('event-title'),
-  description: $('event-description'),
-  ended: $('ended'),
-  ask: $('ask'),
-  endedTitle: $('ended-title'),
-  endedText: $('ended-text'),
-  conn: $('conn'),
-  segment: $('segment'),
-  segmentLabel: $('segment-label'),
-  segmentPrompt: $('segment-prompt'),
-  form: $('ask-form'),
-  chips: $('theme-chips'),
-  text: $('ask-text'),
-  counter: $('ask-counter'),
-  name: $('ask-name'),
-  nameField: $('name-field'),
-  nameNeed: $('name-need'),
-  error: $('ask-error'),
-  sent: $('ask-sent'),
-  closedTitle: $('ask-closed-title'),
-  closedText: $('ask-closed-text'),
-  send: $('ask-send'),
-  closed: $('ask-closed'),
-  mine: $('mine'),
-  mineList: $('mine-list'),
-  filter: $('filter-theme'),
-  list: $('public-list'),
-  listError: $('list-error'),
-  empty: $('public-empty'),
-  count: $('public-count'),
-  announcer: $('announcer'),
-};
+const el = elementsById([
+  'ended', 'ask', 'endedTitle', 'endedText', 'conn', 'segment', 'segmentLabel', 'segmentPrompt',
+  'nameField', 'nameNeed', 'mine', 'mineList', 'listError', 'announcer',
+], {
+  title: 'event-title', description: 'event-description', form: 'ask-form', chips: 'theme-chips',
+  text: 'ask-text', counter: 'ask-counter', name: 'ask-name', error: 'ask-error', sent: 'ask-sent',
+  closedTitle: 'ask-closed-title', closedText: 'ask-closed-text', send: 'ask-send', closed: 'ask-closed',
+  filter: 'filter-theme', list: 'public-list', empty: 'public-empty', count: 'public-count',
+});
 
 const NAME_KEY = 'qa:name';
 const PARTICIPANT_KEY = 'qa:participant';
-const PUBLIC = new Set(['approved', 'answered']);
-const STATUS_WORDS = {
-  pending: () => t('Awaiting moderation'),
-  approved: () => t('Published'),
-  answered: () => t('Answered'),
-  rejected: () => t('Not published'),
-};
-const statusWords = (status) => (STATUS_WORDS[status] ? STATUS_WORDS[status]() : status);
 
 const questions = new Map(); // id → question, public ones and my own
 const publicIds = new Set(); // ids the server says are public
@@ -374,7 +345,7 @@ function onMine(payload) {
   const { prev, merged } = upsert({ ...payload.question, mine: true });
   renderAll({ animate: true });
   if (!prev || prev.status !== merged.status) {
-    announce(el.announcer, t('Your question: %(status)s.', { status: statusWords(merged.status) }));
+    announce(el.announcer, t('Your question: %(status)s.', { status: statusWords(merged.status, 'participant') }));
   }
 }
 
@@ -429,7 +400,7 @@ function renderMineItem({ q, pending }) {
     label = t('Merged with a similar question');
     statusClass = 'status-rejected';
   } else {
-    label = statusWords(q.status);
+    label = statusWords(q.status, 'participant');
     statusClass = `status-${q.status}`;
   }
   const li = h('li', { class: 'mine-item', 'data-status': pending ? 'outbox' : q.status },

@@ -1,6 +1,11 @@
 // Projector screen: the live question as large as fits, the next few, cross-faded.
 
-import { connect, h, pageData, setThemeBackdrop, setThemeIndex, themeInfo } from './connection.js';
+import { setThemeBackdrop } from './lib/colour.js';
+import { connect } from './lib/connection.js';
+import { h } from './lib/dom.js';
+import { elementsById, pageData } from './lib/page.js';
+import { PUBLIC } from './lib/status.js';
+import { setThemeIndex, themeInfo } from './lib/themes.js';
 import { formatNumber, localizeEvent, t, tn } from './i18n.js';
 
 // Theme colours colour text here, on the dark segment band: lighten them until they read.
@@ -8,26 +13,15 @@ setThemeBackdrop('#121a2a', 4.5);
 
 const data = pageData();
 const code = data.code;
-let event = data.event || { code, title: '', themes: [], submissions_open: true, active_theme: null };
+let event = data.event;
 const onlyTheme = new URLSearchParams(window.location.search).get('theme') || null;
 
-const $ = (id) => document.getElementById(id);
-const el = {
-  stage: $('stage'),
-  title: $('event-title'),
-  joinUrl: $('join-url'),
-  joinCode: $('join-code'),
-  closed: $('band-closed'),
-  qr: $('qr'),
-  segment: $('segment'),
-  segmentLabel: $('segment-label'),
-  segmentPrompt: $('segment-prompt'),
-  live: $('live'),
-  next: $('next'),
-  conn: $('conn'),
-};
+const el = elementsById([
+  'stage', 'joinUrl', 'joinCode', 'qr', 'segment', 'segmentLabel', 'segmentPrompt', 'live', 'next', 'conn',
+], {
+  title: 'event-title', closed: 'band-closed',
+});
 
-const PUBLIC = new Set(['approved', 'answered']);
 const NEXT_MAX = 5;
 const FADE_MS = 650;
 

@@ -1,13 +1,14 @@
 // Moderation actions with their acks, merges, blocking authors and undo.
 
 import { t } from '../i18n.js';
+import { PUBLIC } from '../lib/status.js';
 import { startEdit, startLabels, startReply } from './forms.js';
 import { select } from './keyboard.js';
 import { moveInQueue, reorder } from './queue.js';
 import { render } from './render.js';
 import { request } from './session.js';
 import { describe } from './similar.js';
-import { PUBLIC, busy, cards, el, liveId, questions, queueIds, state, undoStack, upsert } from './state.js';
+import { busy, cards, el, liveId, questions, queueIds, state, undoStack, upsert } from './state.js';
 import { toast, toastError } from './toasts.js';
 
 // Per action, what the toast says once it is done and once it is undone. Plain strings: i18n.js

@@ -1,6 +1,9 @@
 // One question's card: its meta line, marks, text, action buttons and the forms it may hold open.
 
-import { h, setThemeIndex, themeInfo, themeTag, timeEl } from '../connection.js';
+import { h } from '../lib/dom.js';
+import { PUBLIC } from '../lib/status.js';
+import { setThemeIndex, themeInfo, themeTag } from '../lib/themes.js';
+import { timeEl } from '../lib/time.js';
 import { formatNumber, languageName, t, tn } from '../i18n.js';
 import { runAction } from './actions.js';
 import { makeDraggable } from './dragdrop.js';
@@ -10,7 +13,7 @@ import {
 } from './forms.js';
 import { select } from './keyboard.js';
 import { describe, similarList, similarTo } from './similar.js';
-import { PUBLIC, busy, labelsOf, state } from './state.js';
+import { busy, labelsOf, state } from './state.js';
 
 /** A question's language: a short code to see, its name for screen readers. */
 function languageTag(code) {

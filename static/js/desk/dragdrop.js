@@ -1,6 +1,6 @@
 // Drag and drop inside the queue: a queue card is draggable (cards.js sets when), the list takes the drop.
 
-import { h } from '../connection.js';
+import { h } from '../lib/dom.js';
 import { track } from './actions.js';
 import { select } from './keyboard.js';
 import { reorder } from './queue.js';

@@ -1,6 +1,6 @@
 // The desk's filters: language, theme, label, star and search, and the choices they offer.
 
-import { announce, h } from '../connection.js';
+import { announce, h } from '../lib/dom.js';
 import { languageName, t } from '../i18n.js';
 import { render } from './render.js';
 import { cards, el, eventLabels, labelsOf } from './state.js';

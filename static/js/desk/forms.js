@@ -1,6 +1,6 @@
 // The forms a card opens (edit, written answer, labels) and the star: one open at a time.
 
-import { announce, h } from '../connection.js';
+import { announce, h } from '../lib/dom.js';
 import { t } from '../i18n.js';
 import { requestFor, track } from './actions.js';
 import { select } from './keyboard.js';

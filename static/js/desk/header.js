@@ -1,6 +1,6 @@
 // The event header: title, links, submissions switch, active theme and the exports.
 
-import { h } from '../connection.js';
+import { h } from '../lib/dom.js';
 import { lang, localizeEvent, t } from '../i18n.js';
 import { request } from './session.js';
 import { cards, code, data, el, state } from './state.js';

@@ -1,6 +1,8 @@
 // Drawing the desk: the four lists, the On air panel, counts, the summary and the screen preview.
 
-import { h, keepInPlace, syncList, themeInfo, themeTag } from '../connection.js';
+import { h, keepInPlace, syncList } from '../lib/dom.js';
+import { PUBLIC } from '../lib/status.js';
+import { themeInfo, themeTag } from '../lib/themes.js';
 import { formatNumber, t, tn } from '../i18n.js';
 import { act } from './actions.js';
 import { createCard, updateCard } from './cards.js';
@@ -8,7 +10,7 @@ import { filtersOn, renderLabelChoices, shownByFilters } from './filters.js';
 import { startReply } from './forms.js';
 import { markSelected } from './keyboard.js';
 import { reverseSimilar } from './similar.js';
-import { PUBLIC, busy, cards, el, lists, questions, state } from './state.js';
+import { busy, cards, el, lists, questions, state } from './state.js';
 
 // ---- Rendering -----------------------------------------------------------
 

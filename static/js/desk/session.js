@@ -1,6 +1,9 @@
 // The moderator token and the connection: snapshot, pushed changes, a revoked link, a deleted event.
 
-import { announce, connect, h, showConnection, storage, themeInfo } from '../connection.js';
+import { connect, showConnection } from '../lib/connection.js';
+import { announce, h } from '../lib/dom.js';
+import { storage } from '../lib/storage.js';
+import { themeInfo } from '../lib/themes.js';
 import { formatNumber, t, tn } from '../i18n.js';
 import { markBlocked } from './actions.js';
 import { applyEvent } from './header.js';

@@ -1,6 +1,7 @@
 // Similar questions: hints both ways and the merge buttons they offer.
 
-import { h } from '../connection.js';
+import { h } from '../lib/dom.js';
+import { statusWords } from '../lib/status.js';
 import { t } from '../i18n.js';
 import { mergeInto } from './actions.js';
 import { busy, questions, state } from './state.js';
@@ -50,14 +51,6 @@ export function describe(id) {
   return `“${text}”`;
 }
 
-const STATUS_WORDS = {
-  pending: () => t('Incoming'),
-  approved: () => t('In queue'),
-  answered: () => t('Answered'),
-  rejected: () => t('Not published'),
-};
-const statusWords = (status) => (STATUS_WORDS[status] ? STATUS_WORDS[status]() : status);
-
 export function similarList(q, others) {
   return h('div', { class: 'similar' },
     h('p', { class: 'similar-title' }, t('Similar (%(count)d)', { count: others.length })),
@@ -73,7 +66,7 @@ export function similarList(q, others) {
       merge.disabled = busy.has(q.id) || busy.has(o.id);
       merge.addEventListener('click', () => (here ? mergeInto(o.id, q.id) : mergeInto(q.id, o.id)));
       return h('li', { class: 'similar-item' },
-        h('span', { class: `status status-${o.status}` }, statusWords(o.status)),
+        h('span', { class: `status status-${o.status}` }, statusWords(o.status, 'desk')),
         h('span', { class: 'similar-text', lang: o.language || null }, o.text),
         merge);
     })));

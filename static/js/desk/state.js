@@ -1,76 +1,29 @@
 // The desk's shared state: one object for what changes, the question maps, the lists derived from them.
 
-import { pageData } from '../connection.js';
+import { elementsById, pageData } from '../lib/page.js';
+import { PUBLIC } from '../lib/status.js';
 import { lang } from '../i18n.js';
 
 export const data = pageData();
 export const code = data.code;
 
-const $ = (id) => document.getElementById(id);
-export const el = {
-  title: $('event-title'),
-  code: $('event-code'),
-  participantLink: $('participant-link'),
-  copyParticipant: $('copy-participant'),
-  screenLink: $('screen-link'),
-  presence: $('presence'),
-  submissions: $('submissions-open'),
-  submissionsLabel: $('submissions-label'),
-  activeTheme: $('active-theme'),
-  exportCsv: $('export-csv'),
-  exportJson: $('export-json'),
-  languageFilter: $('language-filter'),
-  themeFilter: $('theme-filter'),
-  labelFilter: $('label-filter'),
-  starFilter: $('star-filter'),
-  labelOptions: $('label-options'),
-  queueSegment: $('queue-segment'),
-  summaryTable: $('summary-table'),
-  search: $('search'),
-  helpButton: $('help-button'),
-  conn: $('conn'),
-  tokenPanel: $('token-panel'),
-  tokenForm: $('token-form'),
-  tokenInput: $('token-input'),
-  tokenError: $('token-error'),
-  desk: $('main'),
-  incomingBody: $('incoming-body'),
-  incomingList: $('incoming-list'),
-  incomingEmpty: $('incoming-empty'),
-  incomingCount: $('incoming-count'),
-  incomingByTheme: $('incoming-by-theme'),
-  queueBody: $('queue-body'),
-  queueList: $('queue-list'),
-  queueEmpty: $('queue-empty'),
-  queueCount: $('queue-count'),
-  answeredHeading: $('answered-heading'),
-  answeredList: $('answered-list'),
-  answeredCount: $('answered-count'),
-  airBody: $('air-body'),
-  onair: $('onair'),
-  previewBox: $('preview-box'),
-  previewFrame: $('preview-frame'),
-  rejected: $('rejected'),
-  rejectedList: $('rejected-list'),
-  rejectedCount: $('rejected-count'),
-  toasts: $('toasts'),
-  announcer: $('announcer'),
-  help: $('help'),
-  helpClose: $('help-close'),
-  blockDialog: $('block-dialog'),
-  blockQuestion: $('block-question'),
-  blockConfirm: $('block-confirm'),
-  blockCancel: $('block-cancel'),
-  ended: $('ended-panel'),
-  endedTitle: $('ended-title'),
-  endedText: $('ended-text'),
-};
-
-export const PUBLIC = new Set(['approved', 'answered']);
+export const el = elementsById([
+  'participantLink', 'copyParticipant', 'screenLink', 'presence', 'submissionsLabel', 'activeTheme',
+  'exportCsv', 'exportJson', 'languageFilter', 'themeFilter', 'labelFilter', 'starFilter', 'labelOptions',
+  'queueSegment', 'summaryTable', 'search', 'helpButton', 'conn', 'tokenPanel', 'tokenForm', 'tokenInput',
+  'tokenError', 'incomingBody', 'incomingList', 'incomingEmpty', 'incomingCount', 'incomingByTheme',
+  'queueBody', 'queueList', 'queueEmpty', 'queueCount', 'answeredHeading', 'answeredList', 'answeredCount',
+  'airBody', 'onair', 'previewBox', 'previewFrame', 'rejected', 'rejectedList', 'rejectedCount', 'toasts',
+  'announcer', 'help', 'helpClose', 'blockDialog', 'blockQuestion', 'blockConfirm', 'blockCancel',
+  'endedTitle', 'endedText',
+], {
+  title: 'event-title', code: 'event-code', submissions: 'submissions-open', desk: 'main',
+  ended: 'ended-panel',
+});
 
 /** What changes while the desk runs, in one place; the modules read and write it here. */
 export const state = {
-  event: data.event || { code, title: '', themes: [], submissions_open: true, active_theme: null },
+  event: data.event,
   token: null,
   conn: null,
   ended: false, // token revoked or event deleted: the desk stops for good
@@ -90,7 +43,7 @@ export const cards = new Map(); // id → <li class="card">
 export const busy = new Set(); // ids with a request in flight
 export const undoStack = [];
 
-// ---- State ---------------------------------------------------------------
+// ---- Questions and the lists they make -----------------------------------
 
 export function upsert(q) {
   const prev = questions.get(q.id);

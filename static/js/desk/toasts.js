@@ -1,6 +1,6 @@
 // Short notes in the corner: successes replace each other, errors stay until they time out.
 
-import { h } from '../connection.js';
+import { h } from '../lib/dom.js';
 import { t } from '../i18n.js';
 import { el } from './state.js';
 
