@@ -179,9 +179,7 @@ def edit(code, title, description, starts_at, themes_json, moderation, names, ti
     if themes_json is not None:
         payload["themes"] = _json_file(themes_json, "--themes-json")
     payload.update(_translations(title_fr, title_es, translations_json))
-    event = _domain(lambda: organiser.edit_event(db.session, _find(code).id, payload))
-    event_changed(event, "updated")
-    _output(organiser.describe(db.session, event), base_url, as_json, f"Saved {event.code}:")
+    _change(code, base_url, as_json, lambda s, eid: organiser.edit_event(s, eid, payload), "Saved")
 
 
 @events.command("list")
@@ -200,37 +198,30 @@ def list_(archived, base_url, as_json):
         _print_event(summary, _links(base_url, summary))
 
 
-@events.command("open")
-@click.argument("code")
-@base_url_option
-@json_option
-def open_(code, base_url, as_json):
-    """Open an event for questions."""
-    event = _domain(lambda: organiser.set_submissions(db.session, _find(code).id, True))
+def _change_command(name: str, help: str, apply: Callable[[Any, int], Any], headline: str) -> Callable:
+    """`events NAME CODE`: an organiser's change to the event; its sockets are told, it is printed with its links."""
+
+    @events.command(name, help=help)
+    @click.argument("code")
+    @base_url_option
+    @json_option
+    def command(code, base_url, as_json):
+        _change(code, base_url, as_json, apply, headline)
+
+    return command
+
+
+def _change(code: str, base_url: str, as_json: bool, apply: Callable[[Any, int], Any], headline: str) -> None:
+    event = _domain(lambda: apply(db.session, _find(code).id))
     event_changed(event, "updated")
-    _output(organiser.describe(db.session, event), base_url, as_json, f"Questions are open for {event.code}:")
+    _output(organiser.describe(db.session, event), base_url, as_json, f"{headline} {event.code}:")
 
 
-@events.command("close")
-@click.argument("code")
-@base_url_option
-@json_option
-def close(code, base_url, as_json):
-    """Close an event for questions (they can still be read and voted on)."""
-    event = _domain(lambda: organiser.set_submissions(db.session, _find(code).id, False))
-    event_changed(event, "updated")
-    _output(organiser.describe(db.session, event), base_url, as_json, f"Questions are closed for {event.code}:")
-
-
-@events.command("archive")
-@click.argument("code")
-@base_url_option
-@json_option
-def archive(code, base_url, as_json):
-    """Archive (and close) an event."""
-    event = _domain(lambda: organiser.archive_event(db.session, _find(code).id))
-    event_changed(event, "updated")
-    _output(organiser.describe(db.session, event), base_url, as_json, f"Archived {event.code}:")
+open_ = _change_command("open", "Open an event for questions.",
+                        lambda s, eid: organiser.set_submissions(s, eid, True), "Questions are open for")
+close = _change_command("close", "Close an event for questions (they can still be read and voted on).",
+                        lambda s, eid: organiser.set_submissions(s, eid, False), "Questions are closed for")
+archive = _change_command("archive", "Archive (and close) an event.", organiser.archive_event, "Archived")
 
 
 @events.command("delete")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -226,19 +226,34 @@ def submit_batch(session: Session, requests: list[SubmitRequest]) -> list[Submit
     earlier question and the block list read again per question. If the same client_id
     raced in from another connection meanwhile, the batch is stored again one by one.
     """
+    return _together_else_one_by_one(session, requests, _store_submissions, _already_submitted)
+
+
+def _already_submitted(session: Session, r: SubmitRequest) -> Submitted | None:
+    """The same client_id stored by another connection meanwhile: it is the asker's question."""
+    existing = _submitted_before(session, [r]).get(r.key)
+    session.rollback()
+    return Submitted(existing, created=False) if existing is not None else None
+
+
+def _together_else_one_by_one(session: Session, requests: list, apply: Callable[[Session, list], list],
+                              settle: Callable[[Session, Any], Any]) -> list:
+    """`apply` the batch in one transaction. If a concurrent writer (another process, PostgreSQL)
+    stored the same row meanwhile, a batch is applied again one request at a time, so that only
+    that request is affected; a single one is `settle`d from what the other writer stored
+    (None: nothing explains the conflict, which is raised)."""
     if not requests:
         return []
     try:
-        return _store_submissions(session, requests)
+        return apply(session, requests)
     except IntegrityError:
         session.rollback()
         if len(requests) == 1:
-            existing = _submitted_before(session, requests).get(requests[0].key)
-            session.rollback()
-            if existing is None:
+            settled = settle(session, requests[0])
+            if settled is None:
                 raise
-            return [Submitted(existing, created=False)]
-        return [submit_batch(session, [r])[0] for r in requests]
+            return [settled]
+        return [_together_else_one_by_one(session, [r], apply, settle)[0] for r in requests]
 
 
 # Built once: a statement made per batch left ~60 objects per submission in reference cycles
@@ -370,21 +385,16 @@ def vote_batch(session: Session, requests: list[VoteRequest]) -> list[Voted | Do
     concurrent writer (another process, PostgreSQL) inserted the same vote, the batch
     is applied again one vote at a time so that only that vote is affected.
     """
-    if not requests:
-        return []
-    try:
-        return _apply_votes(session, requests)
-    except IntegrityError:
-        session.rollback()
-        if len(requests) == 1:
-            # The concurrent identical vote won: it is counted, nothing changed here.
-            r = requests[0]
-            row = session.execute(_VOTE_TARGETS, {"qids": [r.question_id]}).first()
-            session.rollback()
-            if row is None:  # deleted meanwhile, with its event
-                return [DomainError("not_found", "No question %(id)d in this event.", "id", id=r.question_id)]
-            return [Voted(r.question_id, row.votes, False)]
-        return [vote_batch(session, [r])[0] for r in requests]
+    return _together_else_one_by_one(session, requests, _apply_votes, _already_voted)
+
+
+def _already_voted(session: Session, r: VoteRequest) -> Voted | DomainError:
+    """The concurrent identical vote won: it is counted, nothing changed here."""
+    row = session.execute(_VOTE_TARGETS, {"qids": [r.question_id]}).first()
+    session.rollback()
+    if row is None:  # deleted meanwhile, with its event
+        return DomainError("not_found", "No question %(id)d in this event.", "id", id=r.question_id)
+    return Voted(r.question_id, row.votes, False)
 
 
 def _apply_votes(session: Session, requests: list[VoteRequest]) -> list[Voted | DomainError]:

@@ -267,11 +267,24 @@ def vote(client: Client, payload: Any) -> dict:
     return {"ok": True, "id": result.question_id, "votes": result.votes}
 
 
-@handler("question:moderate", role="moderator")
-def moderate(client: Client, payload: Any) -> dict:
-    change = moderation.moderate(db.session, client.event_id, payload)
-    broadcast.moderation_applied(client.event_id, change)
-    return {"ok": True, "question": questions.question_to_dict(change.question)}
+def question_action(name: str, apply: Callable[[Any, int, Any], Any], tell: Callable[[int, Any], None],
+                    view: Callable[[Any], dict]) -> None:
+    """A moderator's action on one question: the domain rule `apply`, then who hears of it (`tell`,
+    in qa/web/broadcast.py), then the ack with the question as `view` shows it."""
+
+    def act(client: Client, payload: Any) -> dict:
+        result = apply(db.session, client.event_id, payload)
+        tell(client.event_id, result)
+        return {"ok": True, "question": view(result.question if isinstance(result, moderation.Change) else result)}
+
+    act.__name__ = act.__qualname__ = name.replace(":", "_")
+    handler(name, role="moderator")(act)
+
+
+question_action("question:moderate", moderation.moderate, broadcast.moderation_applied, questions.question_to_dict)
+question_action("question:reply", moderation.reply, broadcast.reply_given, questions.question_for_moderators)
+question_action("question:label", moderation.set_labels, broadcast.private_changed, questions.question_for_moderators)
+question_action("question:star", moderation.set_star, broadcast.private_changed, questions.question_for_moderators)
 
 
 @handler("question:merge", role="moderator")
@@ -334,24 +347,3 @@ def refused_event(name: Any = "", *_args: Any) -> dict:
     if not name:
         return error_ack("bad_request", "An event's name must be a string.")
     return error_ack("bad_request", "A client cannot send an event named '%(name)s'.", name=str(name)[:60])
-
-
-@handler("question:reply", role="moderator")
-def reply(client: Client, payload: Any) -> dict:
-    change = moderation.reply(db.session, client.event_id, payload)
-    broadcast.reply_given(client.event_id, change)
-    return {"ok": True, "question": questions.question_for_moderators(change.question)}
-
-
-@handler("question:label", role="moderator")
-def label(client: Client, payload: Any) -> dict:
-    q = moderation.set_labels(db.session, client.event_id, payload)
-    broadcast.private_changed(client.event_id, q)
-    return {"ok": True, "question": questions.question_for_moderators(q)}
-
-
-@handler("question:star", role="moderator")
-def star(client: Client, payload: Any) -> dict:
-    q = moderation.set_star(db.session, client.event_id, payload)
-    broadcast.private_changed(client.event_id, q)
-    return {"ok": True, "question": questions.question_for_moderators(q)}
