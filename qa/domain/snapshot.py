@@ -41,7 +41,7 @@ def public_version(session: Session, event_id: int) -> tuple[int, datetime | Non
     Every change to a question (status, text, votes, position) sets its updated_at, so the
     newest updated_at among public questions moves when one changes or joins, and their
     number when one leaves. Clocks of several machines may disagree by a little, so a caller
-    should also not keep a list for long (qa/web/broadcast.py keeps it one second).
+    should also not keep a list for long (qa/web/join_cache.py keeps it one second).
     """
     count, newest = session.execute(
         select(func.count(Question.id), func.max(Question.updated_at))
