@@ -29,7 +29,7 @@ def main() -> None:
     from qa import create_app, schema
     from qa.domain import events, identity
     from qa.extensions import db
-    from qa.web import broadcast, metrics
+    from qa.web import join_cache, metrics
 
     tmp = tempfile.mkdtemp(prefix="qa-hotpaths-")
     app = create_app({"TESTING": True, "INSTANCE_PATH": tmp, "QA_ENV": {
@@ -54,7 +54,7 @@ def main() -> None:
         clock("read a participant token", lambda i: identity.verify_participant("bench", token))
         schema.upgrade(db.engine)
         code = events.create_event(db.session, {"title": "Bench"}).code
-        cache = broadcast.EventCache(ttl=3600.0)
+        cache = join_cache.EventCache(ttl=3600.0)
         clock("a join's event from the cache (EventCache.get, a hit)", lambda i: cache.get(db.session, code))
         with app.test_request_context("/metrics"):
             view = app.view_functions["metrics.metrics"]
