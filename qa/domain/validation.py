@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import N_, DomainError
+from .errors import DomainError
 
 # Every integer a client sends is an id or a count stored in, or compared with, an INTEGER
 # column: PostgreSQL's is 32-bit, and SQLite refuses past 64 bits with an OverflowError.
