@@ -177,3 +177,104 @@ def test_the_screen_from_the_back_of_the_room(room, lang):
             drive(moderator, "event:update", {"submissions_open": True, "active_theme": None})
             browser.close()
     assert errors == []
+
+
+# On air in turn: a short, a middling, a long and a very long question (the kind whose last word,
+# "paperwork?", was cut off), in each language.
+ON_AIR = [
+    ("short", "Who pays for the paperwork?"),
+    ("middling", "What would make cross-border payments cheaper for a firm of five people, and who fills in "
+                 "the paperwork?"),
+    ("long", "How can small exporters get faster customs clearance at the border, and who pays for the single "
+             "window once the donors leave, and what should the Group ask governments to simplify in the "
+             "paperwork?"),
+    ("very-long", "Comment les petites et moyennes entreprises exportatrices peuvent-elles obtenir un dédouanement "
+                  "plus rapide à la frontière, qui paiera le guichet unique lorsque les donateurs partiront, "
+                  "quelles procédures le Groupe devrait-il demander aux gouvernements de simplifier, et dans "
+                  "quels délais, pour que les entreprises de cinq personnes ne passent plus leurs semaines à "
+                  "remplir la paperwork?"),
+]
+
+# The live text as measured in the page: its size, whether anything is cut, and whether 8 % larger
+# would still fit (then the routine stopped too small, unless it is at its cap of 18 % of the height).
+MEASURE_LIVE = """(text) => {
+  const box = text.closest('.live-box');
+  const stage = document.getElementById('stage');
+  const size = parseFloat(getComputedStyle(text).fontSize);
+  const shows = (b) => b.scrollHeight <= b.clientHeight + 1 && b.scrollWidth <= b.clientWidth + 1;
+  const whole = shows(box) && text.scrollWidth <= text.clientWidth + 1;
+  text.style.fontSize = `${size * 1.08}px`;
+  const largerFits = shows(box) && text.scrollWidth <= text.clientWidth + 1;
+  text.style.fontSize = `${size}px`;
+  return {size, whole, largerFits, cap: stage.clientHeight * 0.18,
+          box: [box.scrollHeight, box.clientHeight, box.scrollWidth, box.clientWidth]};
+}"""
+
+
+@pytest.fixture(scope="module")
+def stage_room():
+    """A live server whose questions are all approved, to put on air one after another."""
+    with tempfile.TemporaryDirectory(prefix="qa-screen-fit-") as workdir:
+        env = {"QA_DATABASE_URL": f"sqlite:///{workdir}/f.db", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
+               "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": workdir,
+               "QA_RATE_LIMITS": "off"}
+        with LiveServer(env, args=("--no-demo",)) as server:
+            r = requests.post(f"{server.url}/api/admin/events", timeout=10,
+                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                              json={"title": events_domain.DEMO_TITLE, "submissions_open": True,
+                                    "translations": translations.DEMO_TRANSLATIONS})
+            r.raise_for_status()
+            ev = r.json()
+            participant = socketio.SimpleClient()
+            participant.connect(server.url, auth={"event": ev["code"], "role": "participant"},
+                                transports=["websocket"])
+            moderator = socketio.SimpleClient()
+            moderator.connect(server.url, transports=["websocket"],
+                              auth={"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
+            ids = {}
+            for i, (name, text) in enumerate(ON_AIR):
+                ack = participant.call("question:submit", {"client_id": f"f{i}", "theme": "finance", "text": text},
+                                       timeout=10)
+                assert ack["ok"], ack
+                ids[name] = ack["question"]["id"]
+                assert moderator.call("question:moderate", {"id": ids[name], "action": "approve"}, timeout=10)["ok"]
+            participant.disconnect()
+            try:
+                yield server, ev, moderator, ids
+            finally:
+                moderator.disconnect()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_the_question_on_air_is_as_large_as_fits_and_never_cut(stage_room, lang):
+    server, ev, moderator, ids = stage_room
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport=SIZES["1080"])
+            page.set_default_timeout(BROWSER_WAIT_MS)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server.url}/e/{ev['code']}/screen?lang={lang}")
+            # A segment on for the second half: its band takes room from the centre.
+            for segment in (None, "finance"):
+                drive(moderator, "event:update", {"active_theme": segment})
+                for name, _ in ON_AIR:
+                    drive(moderator, "question:moderate", {"id": ids[name], "action": "live"})
+                    for size, viewport in (*SIZES.items(), ("1080", SIZES["1080"])):  # and back: a resize
+                        page.set_viewport_size(viewport)
+                        live = page.locator(f'#live .layer:not(.is-leaving)[data-id="{ids[name]}"] .live-text')
+                        expect(live).to_be_visible()
+                        settle(page)
+                        m = live.evaluate(MEASURE_LIVE)
+                        where = (lang, segment, name, size, m)
+                        assert m["whole"], where
+                        assert m["size"] >= m["cap"] - 1 or not m["largerFits"], where
+                        if name == "short":
+                            assert m["size"] >= viewport["height"] * 0.055, where  # ≥ 60 px at 1080p
+                    if lang == "en":
+                        shoot(page, f"screen-fit-{segment or 'all'}-{name}")
+        finally:
+            drive(moderator, "event:update", {"active_theme": None})
+            browser.close()
+    assert errors == []

@@ -59,7 +59,11 @@ function refreshVotes(container, items) {
   for (const q of items) {
     const item = layer.dataset.id === String(q.id) ? layer : layer.querySelector(`[data-id="${q.id}"]`);
     const tag = item && item.querySelector('.live-votes, .next-votes');
-    if (tag && tag.dataset.n !== String(q.votes || 0)) tag.replaceWith(votesTag(q, tag.className));
+    if (tag && tag.dataset.n !== String(q.votes || 0)) {
+      tag.replaceWith(votesTag(q, tag.className));
+      // A longer number can wrap the meta line onto two, taking room from the question.
+      if (layer.parentElement === el.live) fitLive(layer);
+    }
   }
 }
 
@@ -101,30 +105,38 @@ function crossFade(container, children, prepare) {
 
 // ---- Fit the live question -----------------------------------------------
 
-/** Largest font size at which the text fits its box: no overflow, no scrollbars. */
+// The live question's largest size, as a share of the stage's height: a short question fills the
+// centre rather than sitting at a heading's size, but a one-word one does not become a poster.
+const LIVE_MAX = 0.18;
+const LIVE_MIN = 0.028;
+
+/** Largest font size at which the whole text fits its box: nothing cut, no scrollbars.
+ * The box is measured as it is laid out (the room left under the meta line, in this layer, at this
+ * size), not computed from paddings and gaps: a sum of rounded parts is what let the last word
+ * slip below the edge. */
 function fitLive(layer) {
   const text = layer.querySelector('.live-text');
   const box = layer.querySelector('.live-box');
   if (!text || !box) return;
   const stageHeight = el.stage.clientHeight || window.innerHeight;
-  const style = getComputedStyle(layer);
-  const meta = layer.querySelector('.live-meta');
-  const gap = parseFloat(style.rowGap) || 0;
-  const available = layer.clientHeight
-    - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)
-    - (meta ? meta.offsetHeight + gap : 0);
-  const width = box.clientWidth;
-  const fits = () => text.scrollHeight <= available + 1 && text.scrollWidth <= width + 1;
-  let lo = Math.max(12, stageHeight * 0.028);
-  let hi = stageHeight * 0.1;
+  // While fitting, the box takes all the room the layer has for it (see .is-fitting in screen.css).
+  layer.classList.add('is-fitting');
+  const fits = () => text.scrollHeight <= box.clientHeight && text.scrollWidth <= box.clientWidth;
+  let lo = Math.max(12, stageHeight * LIVE_MIN);
+  let hi = stageHeight * LIVE_MAX;
   text.style.fontSize = `${hi}px`;
-  if (fits()) return;
-  for (let i = 0; i < 14 && hi - lo > 0.5; i += 1) {
-    const mid = (lo + hi) / 2;
-    text.style.fontSize = `${mid}px`;
-    if (fits()) lo = mid; else hi = mid;
+  if (!fits()) {
+    text.style.fontSize = `${lo}px`;
+    // Even the floor is too large for a very long question: go lower rather than cut it.
+    while (!fits() && lo > 8) { lo = Math.max(8, lo * 0.85); text.style.fontSize = `${lo}px`; }
+    for (let i = 0; i < 16 && hi - lo > 0.5; i += 1) {
+      const mid = (lo + hi) / 2;
+      text.style.fontSize = `${mid}px`;
+      if (fits()) lo = mid; else hi = mid;
+    }
+    text.style.fontSize = `${Math.floor(lo * 2) / 2}px`;
   }
-  text.style.fontSize = `${lo}px`;
+  layer.classList.remove('is-fitting');
 }
 
 /** The largest font size (between min and max, px) at which `node` fits `height` px without
@@ -342,7 +354,12 @@ if (window.ResizeObserver) {
     if (size !== last) { last = size; refit(); }
   }).observe(el.live);
 }
-if (document.fonts && document.fonts.ready) document.fonts.ready.then(refit);
+if (document.fonts) {
+  // Text measured in a fallback font is refitted once the real one arrives (ready resolves early
+  // when nothing was loading yet; loadingdone catches fonts requested later, e.g. another script).
+  if (document.fonts.ready) document.fonts.ready.then(refit);
+  document.fonts.addEventListener('loadingdone', () => refit());
+}
 
 const conn = connect({
   code,
