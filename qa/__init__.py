@@ -29,21 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     settings = load_settings(app.instance_path, test_config.pop("QA_ENV", None))
     app.config.from_mapping(
-        SECRET_KEY=settings.secret_key,
-        ADMIN_TOKEN=settings.admin_token,
-        ADMIN_TOKEN_GENERATED=settings.admin_token_generated,
-        DATABASE_URL=settings.database_url,
-        DB_POOL_SIZE=settings.db_pool_size,
-        DB_MAX_OVERFLOW=settings.db_max_overflow,
-        DB_BUSY_TIMEOUT_MS=settings.db_busy_timeout_ms,
-        MESSAGE_QUEUE=settings.message_queue,
-        ASYNC_MODE=settings.async_mode,
-        ALLOWED_ORIGINS=settings.allowed_origins,
-        RATE_LIMITS=settings.rate_limits,
-        MAX_SOCKETS_PER_ADDRESS=settings.max_sockets_per_address,
-        TRUSTED_PROXIES=settings.trusted_proxies,
-        PROFANITY_FILTER=settings.profanity_filter,
-        SPEEDUPS=settings.speedups,
+        settings.config(),  # one typed table, qa/settings.py: QA_DATABASE_URL -> DATABASE_URL, …
         MAX_CONTENT_LENGTH=MAX_PAYLOAD,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

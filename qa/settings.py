@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .constants import ASYNC_MODES, DEFAULT_ASYNC_MODE
@@ -67,7 +67,10 @@ class Settings:
     trusted_proxies: int = 0
     profanity_filter: bool = False
     speedups: bool = True  # qa/web/speedups.py; off: the libraries as shipped
-    extra: dict = field(default_factory=dict)
+
+    def config(self) -> dict:
+        """Each setting as the app's config key: its name in capitals (DATABASE_URL, …)."""
+        return {f.name.upper(): getattr(self, f.name) for f in fields(self)}
 
 
 def _instance_secret(instance: Path, name: str) -> tuple[str, bool]:

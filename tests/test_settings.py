@@ -84,3 +84,23 @@ def test_a_message_queue_that_is_no_url_is_refused(tmp_path, queue):
 ])
 def test_redact_hides_only_the_password(url, shown):
     assert redact(url) == shown
+
+
+def test_every_setting_reaches_the_app_config_under_its_name(tmp_path):
+    """One table: each field of Settings is the app's config key in capitals, nothing dropped."""
+    from dataclasses import fields
+
+    from qa import create_app
+    from qa.settings import Settings
+
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "QA_ENV": {
+        "QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.sqlite3'}", "QA_SECRET_KEY": "k", "QA_ADMIN_TOKEN": "a",
+        "QA_ASYNC_MODE": "threading", "QA_MAX_SOCKETS_PER_ADDRESS": "7", "QA_SPEEDUPS": "off",
+        "QA_TRUSTED_PROXIES": "1"}})
+    names = {f.name.upper() for f in fields(Settings)}
+    assert names <= set(app.config)
+    assert (app.config["MAX_SOCKETS_PER_ADDRESS"], app.config["SPEEDUPS"], app.config["TRUSTED_PROXIES"],
+            app.config["SECRET_KEY"]) == (7, False, 1, "k")
+    from qa.extensions import db
+
+    db.engine.dispose()
