@@ -7,24 +7,23 @@ questions are seeded through python-socketio clients. Screenshots land in tests/
 """
 from __future__ import annotations
 
-import os
 import tempfile
-import threading
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-from conftest import BROWSER_WAIT_MS, CHROMIUM
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
-socketio = pytest.importorskip("socketio", reason="these tests seed questions with python-socketio")
-expect = sync_api.expect
+from conftest import BROWSER_WAIT_MS, need_browser
 
-from live_server import ROOT, LiveServer  # noqa: E402  (after the skips: tests/ is on sys.path)
+need_browser()
+from playwright import sync_api  # noqa: E402
+
+from live_server import ROOT, LiveServer  # noqa: E402
+# python-socketio clients that seed questions, as the desk's tests make them (`clients` is a
+# fixture: it uses this module's `server`).
+from test_desk_browser import clients  # noqa: E402,F401
+
+expect = sync_api.expect
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 ADMIN = "replies-admin"
@@ -60,47 +59,6 @@ def create_event(server, title: str) -> dict:
                         headers={"Authorization": f"Bearer {ADMIN}"}, timeout=5)
     assert res.status_code == 201, res.text
     return res.json()
-
-
-class Client:
-    """A python-socketio client (participant or moderator) that waits for its snapshot."""
-
-    def __init__(self, server, auth: dict[str, Any]):
-        self.sio = socketio.Client(reconnection=False, handle_sigint=False)
-        self.snapshot = threading.Event()
-        self.sio.on("snapshot", lambda data=None: self.snapshot.set())
-        self.sio.connect(server.url, auth=auth, wait_timeout=WAIT_S)
-        assert self.snapshot.wait(WAIT_S), "no snapshot"
-
-    def call(self, name: str, payload: dict) -> dict:
-        ack = self.sio.call(name, payload, timeout=WAIT_S)
-        assert ack["ok"], (name, payload, ack)
-        return ack
-
-    def ask(self, text: str, theme: str = "finance") -> dict:
-        return self.call("question:submit", {"client_id": uuid.uuid4().hex, "theme": theme, "text": text})["question"]
-
-    def close(self) -> None:
-        try:
-            self.sio.disconnect()
-        except Exception:
-            pass
-
-
-@pytest.fixture
-def clients(server):
-    made: list[Client] = []
-
-    def connect(code: str, role: str = "participant", token: str | None = None) -> Client:
-        auth = {"event": code, "role": role}
-        if token:
-            auth["token"] = token
-        made.append(Client(server, auth))
-        return made[-1]
-
-    yield connect
-    for c in made:
-        c.close()
 
 
 def shot(page, name: str, full_page: bool = False) -> None:
