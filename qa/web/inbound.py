@@ -1,4 +1,5 @@
-"""What a client may send before any handler sees it: event names only, never the server's own.
+"""What a client may send before any handler sees it: readable packets, named events, and
+never the server's own event names.
 
 python-socketio dispatches a client's event by its name through the same table as its
 own lifecycle calls, so a socket that sent an event named `connect` ran the connect
@@ -93,9 +94,9 @@ def refused_name(data: Any) -> str | None:
 def guard(server: Any) -> None:
     """Wrap `server._handle_event` (python-socketio's Server) once with the name check."""
     handle = getattr(server, "_handle_event", None)
-    if handle is None or getattr(handle, "_qa_guarded", False):
-        if handle is None:
-            raise LibraryChanged("socketio.Server._handle_event is gone: qa/web/inbound.py needs a new hook")
+    if handle is None:
+        raise LibraryChanged("socketio.Server._handle_event is gone: qa/web/inbound.py needs a new hook")
+    if getattr(handle, "_qa_guarded", False):
         return
     params = list(inspect.signature(handle).parameters)
     if params != ["eio_sid", "namespace", "id", "data"]:
