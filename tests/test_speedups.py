@@ -18,8 +18,7 @@ from qa import create_app, schema
 from qa.domain import events as events_domain
 from qa.extensions import db, socketio
 from qa.web import inbound, speedups
-from qa.web.speedups import Packet, PreEncoded, dumps
-from qa.web.sockets import SOCKETIO_PATH
+from qa.web.speedups import SOCKETIO_PATH, Packet, PreEncoded, dumps
 
 
 

@@ -24,7 +24,6 @@ from ..i18n import SOCKET_LANGUAGE, use_language
 from ..models import Event
 from ..ratelimit import is_loopback
 from . import broadcast, inbound, speedups
-from .speedups import SOCKETIO_PATH  # noqa: F401  (tests find the path here)
 from .join_cache import event_cache, public_list
 from .presence import Client, presence
 from .rooms import everyone, moderators, participant
@@ -50,8 +49,6 @@ def _refuse(code: str, message: str, **params: Any) -> ConnectionRefusedError:
 
 def error_ack(code: str, message: str, **params: Any) -> dict:
     return {"ok": False, "error": {"code": code, "message": gettext(message, **params)}}
-
-
 
 
 def init_app(app) -> None:
