@@ -9,6 +9,8 @@ are never cut while the screen has room; "Questions are closed" is as large as "
 """
 from __future__ import annotations
 
+import contextlib
+
 import tempfile
 from pathlib import Path
 
@@ -40,13 +42,15 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def room():
+@contextlib.contextmanager
+def approved_questions(prefix: str, questions: list[tuple[str, str, str]], **extra_env: str):
     """A live server with the demo's event (its long title, four themes, three languages) and
-    questions on the queue; a moderator socket to drive it."""
-    with tempfile.TemporaryDirectory(prefix="qa-screen-") as workdir:
-        env = {"QA_DATABASE_URL": f"sqlite:///{workdir}/s.db", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
-               "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": workdir}
+    `questions` ((key, theme, text) each) asked and approved; yields the server, the event, a
+    moderator socket to drive it, and the question ids by key."""
+    with tempfile.TemporaryDirectory(prefix=f"qa-{prefix}-") as workdir:
+        env = {"QA_DATABASE_URL": f"sqlite:///{workdir}/{prefix}.db", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
+               "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": workdir,
+               **extra_env}
         with LiveServer(env, args=("--no-demo",)) as server:
             r = requests.post(f"{server.url}/api/admin/events", timeout=10,
                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
@@ -60,18 +64,27 @@ def room():
             moderator = socketio.SimpleClient()
             moderator.connect(server.url, transports=["websocket"],
                               auth={"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
-            ids = []
-            for i, (theme, text) in enumerate(QUESTIONS):
-                ack = participant.call("question:submit", {"client_id": f"s{i}", "theme": theme, "text": text},
+            ids = {}
+            for i, (key, theme, text) in enumerate(questions):
+                ack = participant.call("question:submit", {"client_id": f"{prefix}{i}", "theme": theme, "text": text},
                                        timeout=10)
                 assert ack["ok"], ack
-                ids.append(ack["question"]["id"])
-                assert moderator.call("question:moderate", {"id": ids[-1], "action": "approve"}, timeout=10)["ok"]
+                ids[key] = ack["question"]["id"]
+                assert moderator.call("question:moderate", {"id": ids[key], "action": "approve"}, timeout=10)["ok"]
             participant.disconnect()
             try:
                 yield server, ev, moderator, ids
             finally:
                 moderator.disconnect()
+
+
+@pytest.fixture(scope="module")
+def room():
+    """A live server with the demo's event (its long title, four themes, three languages) and
+    questions on the queue; a moderator socket to drive it."""
+    with approved_questions("s", [(i, theme, text) for i, (theme, text) in enumerate(QUESTIONS)]) as (
+            server, ev, moderator, ids):
+        yield server, ev, moderator, list(ids.values())
 
 
 def drive(moderator, event: str, payload: dict) -> None:
@@ -214,35 +227,8 @@ MEASURE_LIVE = """(text) => {
 @pytest.fixture(scope="module")
 def stage_room():
     """A live server whose questions are all approved, to put on air one after another."""
-    with tempfile.TemporaryDirectory(prefix="qa-screen-fit-") as workdir:
-        env = {"QA_DATABASE_URL": f"sqlite:///{workdir}/f.db", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
-               "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": workdir,
-               "QA_RATE_LIMITS": "off"}
-        with LiveServer(env, args=("--no-demo",)) as server:
-            r = requests.post(f"{server.url}/api/admin/events", timeout=10,
-                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                              json={"title": events_domain.DEMO_TITLE, "submissions_open": True,
-                                    "translations": translations.DEMO_TRANSLATIONS})
-            r.raise_for_status()
-            ev = r.json()
-            participant = socketio.SimpleClient()
-            participant.connect(server.url, auth={"event": ev["code"], "role": "participant"},
-                                transports=["websocket"])
-            moderator = socketio.SimpleClient()
-            moderator.connect(server.url, transports=["websocket"],
-                              auth={"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
-            ids = {}
-            for i, (name, text) in enumerate(ON_AIR):
-                ack = participant.call("question:submit", {"client_id": f"f{i}", "theme": "finance", "text": text},
-                                       timeout=10)
-                assert ack["ok"], ack
-                ids[name] = ack["question"]["id"]
-                assert moderator.call("question:moderate", {"id": ids[name], "action": "approve"}, timeout=10)["ok"]
-            participant.disconnect()
-            try:
-                yield server, ev, moderator, ids
-            finally:
-                moderator.disconnect()
+    with approved_questions("f", [(name, "finance", text) for name, text in ON_AIR], QA_RATE_LIMITS="off") as room:
+        yield room
 
 
 @pytest.mark.parametrize("lang", ["en", "fr", "es"])
