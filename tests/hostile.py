@@ -38,18 +38,17 @@ class RawSocket:
         return json.dumps(value, separators=(",", ":"))
 
     def send_text(self, text: str) -> None:
-        if self.closed:
-            return
-        try:
-            self.ws.send(text)
-        except (websocket.WebSocketException, OSError):
-            self.close()
+        self._send(self.ws.send, text)
 
     def send_bytes(self, data: bytes) -> None:
+        self._send(self.ws.send_binary, data)
+
+    def _send(self, send, payload) -> None:
+        """Send unless closed; a server that dropped the socket closes it here too."""
         if self.closed:
             return
         try:
-            self.ws.send_binary(data)
+            send(payload)
         except (websocket.WebSocketException, OSError):
             self.close()
 
