@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from typing import Any, Callable, Iterator
 
 import pytest
+from sqlalchemy import func, select
 
 from qa import create_app, schema
 from qa.domain import events as events_domain
+from qa.domain import organiser
 from qa.extensions import db, socketio
 from qa.web import broadcast
 
@@ -156,6 +159,77 @@ def received(test_client, name: str | None = None) -> list[dict]:
     if name is None:
         return msgs
     return [m["args"][0] for m in msgs if m["name"] == name]
+
+
+# ---- The organiser console and /api/admin (tests/test_console.py, test_event_form.py, test_admin_api.py) --
+# `admin_console`, not `console`: that name is taken below, by a browser page's console.
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    return CSRF_INPUT.search(html).group(1)
+
+
+def form(title: str = "Session 1", themes: list[tuple[str, str]] | None = None, **extra: str) -> dict:
+    """The event form as a browser posts it."""
+    data = {"title": title, "description": "", "starts_at": "", "tz_offset": "",
+            "moderation": "pre", "names": "optional"}
+    for i, (key, label) in enumerate([("a", "Alpha"), ("b", "Beta")] if themes is None else themes):
+        data.update({f"themes-{i}-key": key, f"themes-{i}-label": label,
+                     f"themes-{i}-prompt": f"About {label}?", f"themes-{i}-colour": "#1f6feb"})
+    data.update(extra)
+    return data
+
+
+class AdminConsole:
+    """The test client signed in to /admin, posting forms with the session's CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self) -> str:
+        with self.client.session_transaction() as s:
+            if "csrf" in s:
+                return s["csrf"]
+        return csrf_of(text(self.client.get("/admin")))
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, data: dict | None = None, **kw):
+        return self.client.post(path, data={"csrf_token": self.csrf(), **(data or {})}, **kw)
+
+
+def sign_in(client, token: str = ADMIN_TOKEN):
+    page = client.get("/admin")
+    return client.post("/admin/sign-in", data={"token": token, "csrf_token": csrf_of(page.get_data(as_text=True))})
+
+
+@pytest.fixture
+def admin_console(client) -> AdminConsole:
+    r = sign_in(client)
+    assert r.status_code == 303 and r.headers["Location"] == "/admin"
+    return AdminConsole(client)
+
+
+def text(r) -> str:
+    return r.get_data(as_text=True)
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def load(app, code: str) -> dict:
+    with app.app_context():
+        return organiser.describe(db.session, events_domain.find_event(db.session, code))
+
+
+def created_code(r) -> str:
+    assert r.status_code == 303, text(r)[:500]
+    return re.search(r"#event-([A-Z0-9]+)$", r.headers["Location"]).group(1)
 
 
 # ---- A real browser (tests/test_browser.py, test_desk_browser.py, test_accessibility.py) ----------

@@ -8,7 +8,7 @@ import pytest
 from live_server import ROOT
 
 BROWSER_TESTS = ["tests/test_browser.py", "tests/test_desk_browser.py", "tests/test_accessibility.py",
-                 "tests/test_admin.py::test_in_a_browser_create_an_event_then_ask_in_it",
+                 "tests/test_console.py::test_in_a_browser_create_an_event_then_ask_in_it",
                  "tests/test_i18n.py::test_switch_in_a_browser_is_remembered_and_scripts_follow"]
 
 

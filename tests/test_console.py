@@ -1,6 +1,6 @@
-"""The organiser console (qa/web/console.py, qa/web/event_form.py, qa/web/csrf.py, templates/admin/) and
-qa/web/admin_api.py: its forms through the test client with the session cookie, its JSON endpoints under /api/admin, the sockets it
-closes, and one real browser that creates an event and asks a question in it."""
+"""The organiser console (qa/web/console.py, qa/web/csrf.py, templates/admin/): its pages and forms through
+the test client with the session cookie, the sockets its changes reach, and one real browser that creates an
+event and asks a question in it. The event form's fields and values: tests/test_event_form.py."""
 from __future__ import annotations
 
 import re
@@ -8,83 +8,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from conftest import ADMIN_TOKEN, received
+from conftest import ADMIN_TOKEN, AdminConsole, count, created_code, csrf_of, form, load, received, sign_in, text
 from qa.domain import events as events_domain
-from qa.domain import organiser, questions
-from qa.extensions import db, socketio
+from qa.domain import questions
+from qa.extensions import db
 from qa.models import Event, Question, QuestionHistory, Theme, Vote
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-
-
-def csrf_of(html: str) -> str:
-    return CSRF_INPUT.search(html).group(1)
-
-
-def form(title: str = "Session 1", themes: list[tuple[str, str]] | None = None, **extra: str) -> dict:
-    """The event form as a browser posts it."""
-    data = {"title": title, "description": "", "starts_at": "", "tz_offset": "",
-            "moderation": "pre", "names": "optional"}
-    for i, (key, label) in enumerate([("a", "Alpha"), ("b", "Beta")] if themes is None else themes):
-        data.update({f"themes-{i}-key": key, f"themes-{i}-label": label,
-                     f"themes-{i}-prompt": f"About {label}?", f"themes-{i}-colour": "#1f6feb"})
-    data.update(extra)
-    return data
-
-
-class Console:
-    """The test client signed in to /admin, posting forms with the session's CSRF token."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def csrf(self) -> str:
-        with self.client.session_transaction() as s:
-            if "csrf" in s:
-                return s["csrf"]
-        return csrf_of(text(self.client.get("/admin")))
-
-    def get(self, path: str, **kw):
-        return self.client.get(path, **kw)
-
-    def post(self, path: str, data: dict | None = None, **kw):
-        return self.client.post(path, data={"csrf_token": self.csrf(), **(data or {})}, **kw)
-
-
-def sign_in(client, token: str = ADMIN_TOKEN):
-    page = client.get("/admin")
-    return client.post("/admin/sign-in", data={"token": token, "csrf_token": csrf_of(page.get_data(as_text=True))})
-
-
-@pytest.fixture
-def console(client) -> Console:
-    r = sign_in(client)
-    assert r.status_code == 303 and r.headers["Location"] == "/admin"
-    return Console(client)
-
-
-def text(r) -> str:
-    return r.get_data(as_text=True)
-
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def load(app, code: str) -> dict:
-    with app.app_context():
-        return organiser.describe(db.session, events_domain.find_event(db.session, code))
-
-
-def created_code(r) -> str:
-    assert r.status_code == 303, text(r)[:500]
-    return re.search(r"#event-([A-Z0-9]+)$", r.headers["Location"]).group(1)
 
 
 # ---- Signing in and out ------------------------------------------------------------------
@@ -118,7 +50,7 @@ def test_sign_in_sets_a_protected_cookie_and_sign_out_ends_it(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert ADMIN_TOKEN not in cookie
     assert client.get("/admin/events/new").status_code == 200
-    r = Console(client).post("/admin/sign-out")
+    r = AdminConsole(client).post("/admin/sign-out")
     assert r.status_code == 303
     assert client.get("/admin/events/new").status_code == 302
     assert "You are signed out." in text(client.get("/admin"))
@@ -132,13 +64,13 @@ def test_cookie_is_secure_over_https(app):
     assert r.status_code == 303 and "; Secure" in r.headers["Set-Cookie"]
 
 
-def test_a_changed_admin_token_ends_old_sessions(app, console):
+def test_a_changed_admin_token_ends_old_sessions(app, admin_console):
     app.config["ADMIN_TOKEN"] = "a-new-admin-token"
-    assert console.get("/admin/events/new").status_code == 302
+    assert admin_console.get("/admin/events/new").status_code == 302
 
 
 @pytest.mark.parametrize("csrf", [None, "", "forged-token"])
-def test_every_form_needs_the_csrf_token(app, console, event, csrf):
+def test_every_form_needs_the_csrf_token(app, admin_console, event, csrf):
     data = form("Forged") | ({} if csrf is None else {"csrf_token": csrf})
     for path, payload in [("/admin/events", data), (f"/admin/events/{event['code']}/close", {}),
                           (f"/admin/events/{event['code']}/delete",
@@ -146,11 +78,11 @@ def test_every_form_needs_the_csrf_token(app, console, event, csrf):
                           ("/admin/sign-out", {})]:
         if csrf is not None:
             payload = {**payload, "csrf_token": csrf}
-        r = console.client.post(path, data=payload)
+        r = admin_console.client.post(path, data=payload)
         assert r.status_code == 403, path
         assert "This form has expired or did not come from this site." in text(r)
     assert count(app, Event) == 1 and load(app, event["code"])["submissions_open"] is True
-    assert console.get("/admin/events/new").status_code == 200  # still signed in
+    assert admin_console.get("/admin/events/new").status_code == 200  # still signed in
 
 
 def test_sign_in_form_needs_the_csrf_token_too(client):
@@ -163,26 +95,26 @@ def test_sign_in_form_needs_the_csrf_token_too(client):
 # ---- The event list and the forms -----------------------------------------------------------
 
 
-def test_console_pages_have_no_inline_script_or_style(console, event):
+def test_console_pages_have_no_inline_script_or_style(admin_console, event):
     for path in ("/admin", "/admin/events/new", f"/admin/events/{event['code']}/edit",
                  f"/admin/events/{event['code']}/delete", f"/admin/events/{event['code']}/print"):
-        r = console.get(path)
+        r = admin_console.get(path)
         html = text(r)
         assert r.status_code == 200, path
         assert "script-src 'self'" in r.headers["Content-Security-Policy"]
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
         assert not re.search(r"\sstyle=", html) and "<style" not in html, path
-        assert 'href="/static/css/app.css"' not in html  # the console's own base, not the pages'
+        assert 'href="/static/css/app.css"' not in html  # the admin_console's own base, not the pages'
 
 
-def test_create_from_the_form(app, console):
+def test_create_from_the_form(app, admin_console):
     data = form("Session 1: digital trade", description="With the private sector.",
                 starts_at="2026-12-01T14:30", tz_offset="-60", moderation="post", names="hidden")
     data["themes-1-hidden"] = "on"
     data.update({"themes-2-key": "", "themes-2-label": "Logistics & ports", "themes-2-prompt": "",
                  "themes-2-colour": "#AA0000"})
     data.update({"themes-3-key": "", "themes-3-label": "", "themes-3-prompt": ""})  # an empty row
-    code = created_code(console.post("/admin/events", data))
+    code = created_code(admin_console.post("/admin/events", data))
     ev = load(app, code)
     assert ev["title"] == "Session 1: digital trade" and ev["description"] == "With the private sector."
     assert ev["starts_at"] == "2026-12-01T13:30:00.000Z"  # 14:30 at UTC+1
@@ -191,7 +123,7 @@ def test_create_from_the_form(app, console):
         ("a", "Alpha", False, "#1f6feb"), ("b", "Beta", True, "#1f6feb"),
         ("logistics-ports", "Logistics & ports", False, "#aa0000")]
 
-    page = text(console.get("/admin"))
+    page = text(admin_console.get("/admin"))
     assert f"Created “Session 1: digital trade”, code {code}." in page
     assert f'id="event-{code}"' in page and "Draft" in page
     links = load_links(app, code)
@@ -209,72 +141,16 @@ def load_links(app, code: str) -> dict:
         return event_links(code, ev["moderator_token"])
 
 
-def test_create_open_now(app, console):
-    code = created_code(console.post("/admin/events", form("Open at once", open_now="on")))
+def test_create_open_now(app, admin_console):
+    code = created_code(admin_console.post("/admin/events", form("Open at once", open_now="on")))
     assert load(app, code)["status"] == "open"
 
 
-def test_new_form_starts_empty_and_offers_the_default_themes_in_one_click(app, console):
-    html = text(console.get("/admin/events/new"))
-    assert 'name="themes-0-label"' in html and 'name="themes-1-label"' not in html
-    for theme in events_domain.DEFAULT_THEMES:
-        assert f'value="{theme["key"]}"' not in html
-    assert 'value="pre" checked' in html and 'value="optional" checked' in html
-    assert 'name="use_defaults"' in html
-
-    # The one click keeps what was typed and fills in the four themes with their French and Spanish.
-    r = console.post("/admin/events", {"title": "Typed first", "title_fr": "Tapé", "use_defaults": "1",
-                                       "themes-0-label": "", "themes-0-key": ""})
-    html = text(r)
-    assert r.status_code == 200 and count(app, Event) == 0
-    assert 'value="Typed first"' in html and 'value="Tapé"' in html
-    for i, theme in enumerate(events_domain.DEFAULT_THEMES):
-        assert f'name="themes-{i}-key"' in html and f'value="{theme["key"]}"' in html
-    assert 'value="Facilitación del comercio"' in html and "Numérisation" in html
-
-
-def test_title_and_themes_in_french_and_spanish_from_the_form(app, console):
-    data = form("Trade talk", themes=[("", "Ports")], title_fr="Débat", title_es="")
-    data.update({"themes-0-label_fr": "Havres", "themes-0-prompt_fr": "Quels ports ?",
-                 "themes-0-label_es": "Puertos", "themes-0-prompt_es": ""})
-    code = created_code(console.post("/admin/events", data))
-    texts = load(app, code)["translations"]
-    assert texts == {"fr": {"title": "Débat", "themes": {"ports": {"label": "Havres", "prompt": "Quels ports ?"}}},
-                     "es": {"themes": {"ports": {"label": "Puertos"}}}}
-    html = text(console.get(f"/admin/events/{code}/edit"))
-    assert 'value="Débat"' in html and 'value="Havres"' in html and "Quels ports ?</textarea>" in html
-
-    # Renamed in the form (key left as it was): the key follows the label; French cleared, Spanish set.
-    data = form("Trade talk", themes=[("ports", "Harbours")], title_fr="", title_es="Debate")
-    data.update({"themes-0-label_fr": "", "themes-0-prompt_fr": "", "themes-0-label_es": "Puertos",
-                 "themes-0-prompt_es": "¿Cuáles?"})
-    assert console.post(f"/admin/events/{code}/edit", data).status_code == 303
-    ev = load(app, code)
-    assert [t["key"] for t in ev["themes"]] == ["harbours"]
-    assert ev["translations"] == {"es": {"title": "Debate",
-                                         "themes": {"harbours": {"label": "Puertos", "prompt": "¿Cuáles?"}}}}
-
-
-def test_a_too_long_translation_is_refused_next_to_the_themes(app, console):
+def test_a_too_long_translation_is_refused_next_to_the_themes(app, admin_console):
     data = form("Long", themes=[("", "Ports")], **{"themes-0-label_fr": "x" * 121})
-    r = console.post("/admin/events", data)
+    r = admin_console.post("/admin/events", data)
     assert r.status_code == 422 and "A translation is too long" in text(r)
     assert 'href="#field-themes"' in text(r) and count(app, Event) == 0
-
-
-def test_api_admin_takes_the_same_translations(app, client):
-    r = client.post("/api/admin/events", headers=ADMIN, json={
-        "title": "T", "translations": {"es": {"title": "Tema"}},
-        "themes": [{"label": "Ports", "translations": {"fr": {"label": "Havres"}}}]})
-    assert r.status_code == 201, r.get_json()
-    code = r.get_json()["code"]
-    assert r.get_json()["translations"] == {"es": {"title": "Tema"}, "fr": {"themes": {"ports": {"label": "Havres"}}}}
-    r = client.patch(f"/api/admin/events/{code}", headers=ADMIN,
-                     json={"translations": {"fr": {"title": "Titre", "themes": {"ports": {"prompt": "Où ?"}}}}})
-    assert r.get_json()["translations"]["fr"] == {"title": "Titre", "themes": {"ports": {"prompt": "Où ?"}}}
-    r = client.patch(f"/api/admin/events/{code}", headers=ADMIN, json={"translations": {"it": {"title": "No"}}})
-    assert r.status_code == 422 and "not “it”" in r.get_json()["error"]["message"]
-    assert client.get(f"/api/events/{code}?lang=fr").get_json()["translations"]["fr"]["title"] == "Titre"
 
 
 @pytest.mark.parametrize("data, message", [
@@ -288,8 +164,8 @@ def test_api_admin_takes_the_same_translations(app, client):
     (form("Bad colour", **{"themes-0-colour": "blue"}), "must be a hex colour like #1f6feb"),
     (form("Bad names", names="sometimes"), "'names' must be"),
 ])
-def test_create_form_refuses_bad_input_next_to_the_field(app, console, data, message):
-    r = console.post("/admin/events", data)
+def test_create_form_refuses_bad_input_next_to_the_field(app, admin_console, data, message):
+    r = admin_console.post("/admin/events", data)
     assert r.status_code == 422, text(r)[:300]
     html = text(r)
     assert message in html.replace("&#39;", "'").replace("&#34;", '"')
@@ -299,14 +175,14 @@ def test_create_form_refuses_bad_input_next_to_the_field(app, console, data, mes
         assert f'value="{data["title"]}"' in html
 
 
-def test_edit_form_saves_and_broadcasts(app, console, event, connect):
+def test_edit_form_saves_and_broadcasts(app, admin_console, event, connect):
     participant = connect("participant")
     received(participant)
-    html = text(console.get(f"/admin/events/{event['code']}/edit"))
+    html = text(admin_console.get(f"/admin/events/{event['code']}/edit"))
     assert 'value="Test webinar"' in html
     themes = [(t["key"], t["label"]) for t in events_domain.DEFAULT_THEMES]
     themes = [themes[1], themes[0]] + themes[2:]
-    r = console.post(f"/admin/events/{event['code']}/edit", form("Renamed webinar", themes=themes))
+    r = admin_console.post(f"/admin/events/{event['code']}/edit", form("Renamed webinar", themes=themes))
     assert r.status_code == 303 and r.headers["Location"] == f"/admin#event-{event['code']}"
     ev = load(app, event["code"])
     assert ev["title"] == "Renamed webinar" and [t["key"] for t in ev["themes"]][:2] == ["finance", "trade-facilitation"]
@@ -314,71 +190,71 @@ def test_edit_form_saves_and_broadcasts(app, console, event, connect):
     assert updates and updates[-1]["event"]["title"] == "Renamed webinar"
 
 
-def test_edit_form_refuses_deleting_a_theme_with_questions(app, console, event, connect):
+def test_edit_form_refuses_deleting_a_theme_with_questions(app, admin_console, event, connect):
     participant = connect("participant")
     ack = participant.emit("question:submit", {"client_id": "c1", "theme": "finance", "text": "Money?"},
                            callback=True)
     assert ack["ok"], ack
-    html = text(console.get(f"/admin/events/{event['code']}/edit"))
+    html = text(admin_console.get(f"/admin/events/{event['code']}/edit"))
     assert "1 question in this theme: it can be hidden, not removed." in html
     kept = [(t["key"], t["label"]) for t in events_domain.DEFAULT_THEMES if t["key"] != "finance"]
-    r = console.post(f"/admin/events/{event['code']}/edit", form("Test webinar", themes=kept))
+    r = admin_console.post(f"/admin/events/{event['code']}/edit", form("Test webinar", themes=kept))
     assert r.status_code == 409
     assert "already has questions (1), so it cannot be deleted; hide it instead." in text(r)
     assert len(load(app, event["code"])["themes"]) == 4
 
     data = form("Test webinar", themes=[(t["key"], t["label"]) for t in events_domain.DEFAULT_THEMES])
     data["themes-1-hidden"] = "on"
-    assert console.post(f"/admin/events/{event['code']}/edit", data).status_code == 303
+    assert admin_console.post(f"/admin/events/{event['code']}/edit", data).status_code == 303
     assert [t["key"] for t in load(app, event["code"])["themes"] if t["hidden"]] == ["finance"]
 
 
-def test_open_close_archive_restore_and_duplicate(app, console, event, connect):
+def test_open_close_archive_restore_and_duplicate(app, admin_console, event, connect):
     code = event["code"]
     participant = connect("participant")
     received(participant)
-    assert console.post(f"/admin/events/{code}/close").status_code == 303
+    assert admin_console.post(f"/admin/events/{code}/close").status_code == 303
     assert load(app, code)["status"] == "closed"
     assert received(participant, "event:update")[-1]["event"]["submissions_open"] is False
-    assert "Questions are closed for “Test webinar”." in text(console.get("/admin"))
-    console.post(f"/admin/events/{code}/open")
+    assert "Questions are closed for “Test webinar”." in text(admin_console.get("/admin"))
+    admin_console.post(f"/admin/events/{code}/open")
     assert load(app, code)["status"] == "open"
 
-    console.post(f"/admin/events/{code}/archive")
+    admin_console.post(f"/admin/events/{code}/archive")
     assert load(app, code)["status"] == "archived" and load(app, code)["submissions_open"] is False
-    assert f'id="event-{code}"' not in text(console.get("/admin"))
-    assert f'id="event-{code}"' in text(console.get("/admin?show=archived"))
-    r = console.post(f"/admin/events/{code}/open")
+    assert f'id="event-{code}"' not in text(admin_console.get("/admin"))
+    assert f'id="event-{code}"' in text(admin_console.get("/admin?show=archived"))
+    r = admin_console.post(f"/admin/events/{code}/open")
     assert r.status_code == 409 and "restore it before opening it" in text(r)
-    console.post(f"/admin/events/{code}/restore")
+    admin_console.post(f"/admin/events/{code}/restore")
     assert load(app, code)["status"] == "closed"
 
-    r = console.post(f"/admin/events/{code}/duplicate")
+    r = admin_console.post(f"/admin/events/{code}/duplicate")
     assert r.status_code == 303
     copy_code = re.search(r"/admin/events/([A-Z0-9]+)/edit$", r.headers["Location"]).group(1)
     assert copy_code != code
     copy = load(app, copy_code)
     assert copy["title"] == "Test webinar (copy)" and copy["status"] == "draft"
-    assert "Give it its own title and date." in text(console.get(r.headers["Location"]))
+    assert "Give it its own title and date." in text(admin_console.get(r.headers["Location"]))
 
 
-def test_rotate_token_disconnects_the_old_moderators_at_once(app, console, event, connect):
+def test_rotate_token_disconnects_the_old_moderators_at_once(app, admin_console, event, connect):
     moderator = connect("moderator")
     participant = connect("participant")
     screen = connect("screen")
     assert moderator.is_connected()
-    r = console.post(f"/admin/events/{event['code']}/rotate-token")
+    r = admin_console.post(f"/admin/events/{event['code']}/rotate-token")
     assert r.status_code == 303
     assert not moderator.is_connected()
     assert participant.is_connected() and screen.is_connected()
-    assert "1 moderator connection closed" in text(console.get("/admin"))
+    assert "1 moderator connection closed" in text(admin_console.get("/admin"))
     new_token = load(app, event["code"])["moderator_token"]
     assert new_token != event["token"]
     assert not connect("moderator").is_connected()  # the old token is refused
     assert connect("moderator", token=new_token).is_connected()
 
 
-def test_delete_is_asked_twice_then_everything_is_gone(app, console, event, connect):
+def test_delete_is_asked_twice_then_everything_is_gone(app, admin_console, event, connect):
     code = event["code"]
     participant = connect("participant")
     ack = participant.emit("question:submit", {"client_id": "c1", "theme": "finance", "text": "Money?"},
@@ -390,142 +266,36 @@ def test_delete_is_asked_twice_then_everything_is_gone(app, console, event, conn
         moderation.moderate(db.session, event["id"], {"id": qid, "action": "approve"})
         questions.vote(db.session, event["id"], "someone", {"id": qid})
 
-    page = text(console.get(f"/admin/events/{code}/delete"))
+    page = text(admin_console.get(f"/admin/events/{code}/delete"))
     assert "1 question and their history (1 entry)" in page and "1 vote," in page
 
-    r = console.post(f"/admin/events/{code}/delete", {"confirm": code})
+    r = admin_console.post(f"/admin/events/{code}/delete", {"confirm": code})
     assert r.status_code == 422 and "Tick the box to confirm" in text(r)
-    r = console.post(f"/admin/events/{code}/delete", {"understood": "yes", "confirm": "NOPE"})
+    r = admin_console.post(f"/admin/events/{code}/delete", {"understood": "yes", "confirm": "NOPE"})
     assert r.status_code == 422 and f"confirm with its code “{code}”" in text(r)
     assert count(app, Event, Event.id == event["id"]) == 1
 
-    r = console.post(f"/admin/events/{code}/delete", {"understood": "yes", "confirm": code.lower()})
+    r = admin_console.post(f"/admin/events/{code}/delete", {"understood": "yes", "confirm": code.lower()})
     assert r.status_code == 303
-    assert f"Deleted “Test webinar” ({code}) with its 1 question and 1 vote." in text(console.get("/admin"))
+    assert f"Deleted “Test webinar” ({code}) with its 1 question and 1 vote." in text(admin_console.get("/admin"))
     assert not participant.is_connected()
     assert count(app, Event, Event.id == event["id"]) == 0
     assert count(app, Theme, Theme.event_id == event["id"]) == 0
     assert count(app, Question) == 0 and count(app, Vote) == 0 and count(app, QuestionHistory) == 0
-    assert console.get(f"/admin/events/{code}/delete").status_code == 404
+    assert admin_console.get(f"/admin/events/{code}/delete").status_code == 404
 
 
-def test_printable_page_has_the_link_and_its_qr(app, console, event):
-    html = text(console.get(f"/admin/events/{event['code']}/print"))
+def test_printable_page_has_the_link_and_its_qr(app, admin_console, event):
+    html = text(admin_console.get(f"/admin/events/{event['code']}/print"))
     link = load_links(app, event["code"])["participant"]
     assert f'src="/e/{event["code"]}/qr.svg"' in html and link in html
     assert event["code"] in html and event["token"] not in html  # the handout never shows the moderator link
-    assert console.get(f"/e/{event['code']}/qr.svg").mimetype == "image/svg+xml"
+    assert admin_console.get(f"/e/{event['code']}/qr.svg").mimetype == "image/svg+xml"
 
 
-def test_unknown_code_is_a_plain_page(console):
-    r = console.get("/admin/events/NOPE99/edit")
+def test_unknown_code_is_a_plain_page(admin_console):
+    r = admin_console.get("/admin/events/NOPE99/edit")
     assert r.status_code == 404 and "No event has the code" in text(r)
-
-
-# ---- JSON: /api/admin ------------------------------------------------------------------------
-
-
-def json_error(r, status: int, code: str) -> dict:
-    assert r.status_code == status, (r.status_code, text(r)[:300])
-    assert r.mimetype == "application/json"
-    error = r.get_json()["error"]
-    assert error["code"] == code and error["message"]
-    return error
-
-
-@pytest.mark.parametrize("headers, status, code", [
-    ({}, 401, "unauthorized"),
-    ({"Authorization": "Bearer wrong"}, 403, "forbidden"),
-])
-def test_api_needs_the_admin_token(client, event, headers, status, code):
-    for method, path in [("get", "/api/admin/events"), ("post", "/api/admin/events"),
-                         ("patch", f"/api/admin/events/{event['code']}"),
-                         ("delete", f"/api/admin/events/{event['code']}")]:
-        json_error(getattr(client, method)(path, headers=headers, json={"title": "x"}), status, code)
-
-
-def test_api_session_cookie_is_not_enough(console):
-    json_error(console.client.get("/api/admin/events"), 401, "unauthorized")
-
-
-def test_api_create_list_get_edit(app, client):
-    r = client.post("/api/admin/events", headers=ADMIN, json={
-        "title": "From a script", "starts_at": "2026-12-01T09:00:00Z", "names": "asked",
-        "themes": [{"label": "Trade"}, {"key": "other", "label": "Other", "colour": "#123456"}],
-        "submissions_open": True})
-    assert r.status_code == 201
-    body = r.get_json()
-    code = body["code"]
-    assert body["status"] == "open" and body["names"] == "asked"
-    assert [t["key"] for t in body["themes"]] == ["trade", "other"]
-    assert set(body["links"]) == {"participant", "moderator", "screen"}
-    assert body["links"]["moderator"].endswith(f"#token={body['moderator_token']}")
-
-    listed = client.get("/api/admin/events", headers=ADMIN).get_json()["events"]
-    assert [e["code"] for e in listed] == [code] and listed[0]["counts"]["total"] == 0
-    assert client.get(f"/api/admin/events/{code.lower()}", headers=ADMIN).get_json()["title"] == "From a script"
-
-    r = client.patch(f"/api/admin/events/{code}", headers=ADMIN, json={"title": "Renamed", "moderation": "post"})
-    assert r.status_code == 200 and r.get_json()["title"] == "Renamed" and r.get_json()["moderation"] == "post"
-
-
-@pytest.mark.parametrize("payload, status, code, field", [
-    ({"title": ""}, 422, "invalid", "title"),
-    ({"title": "T", "themes": [{"key": "a", "label": "A"}, {"key": "a", "label": "B"}]}, 422, "invalid", "themes"),
-    ({"title": "T", "starts_at": "2026-12-01 14:00"}, 422, "invalid", "starts_at"),
-    ({"title": "T", "names": 3}, 422, "invalid", "names"),
-    ([1, 2], 400, "bad_request", None),
-])
-def test_api_create_refuses_bad_input(app, client, payload, status, code, field):
-    error = json_error(client.post("/api/admin/events", headers=ADMIN, json=payload), status, code)
-    assert error.get("field") == field
-    assert count(app, Event) == 0
-
-
-def test_api_refuses_a_body_that_is_not_json(client):
-    r = client.post("/api/admin/events", headers=ADMIN, data="title=x")
-    assert "JSON body" in json_error(r, 400, "bad_request")["message"]
-
-
-def test_api_edit_refuses_deleting_a_theme_with_questions(app, client, event, connect):
-    connect("participant").emit("question:submit", {"client_id": "c", "theme": "other", "text": "Q?"}, callback=True)
-    themes = [t for t in events_domain.DEFAULT_THEMES if t["key"] != "other"]
-    error = json_error(client.patch(f"/api/admin/events/{event['code']}", headers=ADMIN, json={"themes": themes}),
-                       409, "conflict")
-    assert error["field"] == "themes" and "hide it instead" in error["message"]
-
-
-def test_api_life_cycle_and_delete(app, client, event, connect):
-    code = event["code"]
-    moderator = connect("moderator")
-    assert client.post(f"/api/admin/events/{code}/close", headers=ADMIN).get_json()["status"] == "closed"
-    assert client.post(f"/api/admin/events/{code}/open", headers=ADMIN).get_json()["status"] == "open"
-    r = client.post(f"/api/admin/events/{code}/rotate-token", headers=ADMIN)
-    assert r.get_json()["disconnected"] == 1 and r.get_json()["moderator_token"] != event["token"]
-    assert not moderator.is_connected()
-    r = client.post(f"/api/admin/events/{code}/duplicate", headers=ADMIN)
-    assert r.status_code == 201 and r.get_json()["status"] == "draft"
-    assert client.post(f"/api/admin/events/{code}/archive", headers=ADMIN).get_json()["status"] == "archived"
-    assert [e["code"] for e in client.get("/api/admin/events?status=archived", headers=ADMIN).get_json()["events"]] \
-        == [code]
-    json_error(client.post(f"/api/admin/events/{code}/open", headers=ADMIN), 409, "conflict")
-    assert client.post(f"/api/admin/events/{code}/restore", headers=ADMIN).get_json()["status"] == "closed"
-
-    error = json_error(client.delete(f"/api/admin/events/{code}", headers=ADMIN), 422, "invalid")
-    assert error["field"] == "confirm"
-    r = client.delete(f"/api/admin/events/{code}", headers=ADMIN, json={"confirm": code})
-    assert r.status_code == 200
-    assert r.get_json()["deleted"] == {"code": code, "votes": 0, "history": 0, "questions": 0, "themes": 4,
-                                      "blocked": 0}
-    json_error(client.get(f"/api/admin/events/{code}", headers=ADMIN), 404, "not_found")
-    assert count(app, Event, Event.id == event["id"]) == 0
-
-
-def test_the_socket_manager_is_the_single_process_one_without_a_queue(app):
-    """Without QA_MESSAGE_QUEUE, disconnects only reach this process's sockets (see docs/admin.md)."""
-    from socketio.pubsub_manager import PubSubManager
-
-    assert not isinstance(socketio.server.manager, PubSubManager)
 
 
 # ---- A real browser ---------------------------------------------------------------------------
