@@ -80,10 +80,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["RATE_LIMITS"]:
         buckets = RedisBuckets(queue) if shared else MemoryBuckets()
     app.extensions["qa_ratelimit"] = RateLimiter(buckets)
-    if shared:
-        from .web.pacing import RedisPace
 
-        app.extensions["qa_pace"] = RedisPace(queue)  # `votes` keep one pace between the processes
+    from .web.pacing import LocalPace, RedisPace
+
+    # `votes` keep one pace between the processes, or this process's own when it is alone.
+    app.extensions["qa_pace"] = RedisPace(queue) if shared else LocalPace()
 
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

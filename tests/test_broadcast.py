@@ -67,14 +67,17 @@ def test_a_new_app_starts_with_no_presence_cache_or_pace_left_by_the_last(app, e
     broadcast.orders.add(app, eid)
     broadcast.votes.add(app, eid)
     assert broadcast.settle()
-    assert broadcast.orders._last and broadcast.votes._last and event_cache._events
+    # `orders` keeps its turns in a pace of its own; `votes` in the app's, shared by the processes.
+    assert broadcast.orders._own._ends and app.extensions["qa_pace"]._ends and event_cache._events
 
     other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"),
                         "QA_ENV": make_env(f"sqlite:///{tmp_path / 'other.sqlite3'}")})
     try:
         assert presence.counts(eid) == {"participants": 0, "moderators": 0, "screens": 0}
         assert presence.clients == {}
-        assert not broadcast.orders._last and not broadcast.votes._last  # no pace carried over
+        assert not broadcast.orders._own._ends  # no pace carried over
+        assert other.extensions["qa_pace"] is not app.extensions["qa_pace"]
+        assert not other.extensions["qa_pace"]._ends
         assert not event_cache._events
         assert broadcast.orders.interval == broadcast.ORDER_INTERVAL  # this app set none
     finally:
