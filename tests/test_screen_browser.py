@@ -92,8 +92,18 @@ def drive(moderator, event: str, payload: dict) -> None:
     assert ack["ok"], ack
 
 
+# Settled: no layer fading in or out (screen.js removes the old one once the cross-fade is over, so
+# the new one is fully shown), then two frames drawn, so that the ResizeObserver's refit after a
+# viewport change has run. Waiting for exactly that, not a fixed time, lets a resize that changes no
+# content be measured at once.
+CALM = "() => !document.querySelector('.layer.is-leaving, .layer.is-entering')"
+TWO_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def settle(page) -> None:
-    page.wait_for_timeout(900)  # the cross-fade (0.6 s) and the fitting, before measuring or a picture
+    """Before measuring or a picture: the cross-fade over and the fitting done."""
+    page.wait_for_function(CALM, polling="raf")
+    page.evaluate(TWO_FRAMES)
 
 
 def shoot(page, name: str) -> None:

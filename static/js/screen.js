@@ -88,12 +88,17 @@ function inOrder() {
 
 // ---- Cross-fade ----------------------------------------------------------
 
-/** Swap container's content for a new layer that fades in over the old one. */
-function crossFade(container, children, prepare) {
-  const layer = h('div', { class: 'layer is-entering' }, ...children);
+/** Swap container's content for a new layer that fades in over the old one (`instant`: at once,
+ * for the same content laid out again, which should not blink). */
+function crossFade(container, children, prepare, instant = false) {
+  const layer = h('div', { class: instant ? 'layer' : 'layer is-entering' }, ...children);
   const old = Array.from(container.children).filter((c) => !c.classList.contains('is-leaving'));
   container.append(layer);
   if (prepare) prepare(layer);
+  if (instant) {
+    for (const layerOld of old) layerOld.remove();
+    return layer;
+  }
   void layer.offsetWidth; // commit the transparent start so the transition runs
   layer.classList.remove('is-entering');
   for (const layerOld of old) {
@@ -179,7 +184,7 @@ function refit() {
   const next = el.next.querySelector('.layer:not(.is-leaving)');
   if (next) {
     nextSignature = null; // rebuild: items dropped for a small screen may fit now
-    render();
+    renderNext(true);
   }
 }
 
@@ -302,7 +307,8 @@ function withStrong(sentence, params) {
   }).filter((part) => part !== '');
 }
 
-function renderNext() {
+/** `relayout`: the same items again for a new size (see refit), shown without a fade. */
+function renderNext(relayout = false) {
   const upcoming = ended ? [] : inOrder()
     .filter((q) => q.status === 'approved' && !q.live && upNext(q))
     .slice(0, NEXT_MAX);
@@ -314,7 +320,7 @@ function renderNext() {
   }
   nextSignature = signature;
   if (!upcoming.length) {
-    crossFade(el.next, ended ? [] : [h('p', { class: 'next-empty' }, t('More questions soon.'))]);
+    crossFade(el.next, ended ? [] : [h('p', { class: 'next-empty' }, t('More questions soon.'))], null, relayout);
     return;
   }
   const list = h('ol', { class: 'next-list' }, ...upcoming.map((q, i) => {
@@ -326,7 +332,7 @@ function renderNext() {
     setThemeIndex(li, event, q.theme);
     return li;
   }));
-  crossFade(el.next, [list], trimNext);
+  crossFade(el.next, [list], trimNext, relayout);
 }
 
 function render() {
