@@ -40,6 +40,12 @@ class Recorder:
 
 
 @pytest.fixture
+def database_url(tmp_path) -> str:
+    """The Coalescer never reads the database: one app on SQLite, not one per engine."""
+    return f"sqlite:///{tmp_path / 'qa.sqlite3'}"
+
+
+@pytest.fixture
 def recorder():
     return Recorder()
 
