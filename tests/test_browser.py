@@ -297,14 +297,16 @@ def test_join_page_and_refused_token(server, contexts, console):
             and not (e.startswith("moderator:") and "status of 400" in e and "/socket.io/" in e)] == []
 
 
-REFUSED_DESKS = 12  # a threading server broke about one in five of these WebSockets (qa/web/websocket.py)
+# A threading server broke about one in five of these WebSockets (qa/web/websocket.py); eventlet's
+# server never did, so a few there show only that it still does not.
+REFUSED_DESKS = {"threading": 12, "eventlet": 4}
 
 
 def test_refused_then_closed_desks_end_their_websockets_cleanly(server, contexts, console):
     """A desk refused (wrong token), let in, then closed, again and again: Chrome logs no failed
     WebSocket ("Invalid frame header", "Data frame received after close")."""
     ev = server.create_event("Desks come and go")
-    for i in range(REFUSED_DESKS):
+    for i in range(REFUSED_DESKS[server.env["QA_ASYNC_MODE"]]):
         ctx = contexts(viewport={"width": 1366, "height": 768})
         desk = console.watch(ctx.new_page(), f"moderator {i}")
         desk.goto(f"{server.url}/e/{ev['code']}/moderate#token=not-the-token")
