@@ -19,7 +19,8 @@ from conftest import received
 from qa.domain import events as events_domain
 from qa.extensions import db, socketio
 from qa.models import Event, Question
-from qa.web import broadcast
+from qa.domain import questions as questions_domain
+from qa.web import broadcast, join_cache
 from qa.web.presence import presence
 
 QUESTION_KEYS = {"id", "theme", "text", "name", "status", "votes", "live", "created_at"}
@@ -160,9 +161,10 @@ def event_state(client, event: dict) -> dict:
 
 
 def snapshot(c) -> dict:
+    """The snapshot `c` ended its join with: a join sends a fresh one when a change crossed its read."""
     snaps = received(c, "snapshot")
-    assert len(snaps) == 1, snaps
-    return snaps[0]
+    assert snaps, "no snapshot"
+    return snaps[-1]
 
 
 def with_qid(payload: Any, qid: int) -> Any:
@@ -321,6 +323,39 @@ def test_snapshot_per_role(connect, event, mixed):
     for label, qid in ids.items():
         assert_question(got[qid], status=status[label[2:]])
     assert set(snap["presence"]) == {"participants", "moderators", "screens"}
+
+
+@pytest.mark.parametrize("role", ["screen", "participant", "moderator"])
+def test_a_change_made_while_a_join_reads_its_snapshot_is_not_undone(app, connect, monkeypatch, role):
+    """A screen joined as the moderator put the next question on air, and kept the one before
+    (the snapshot was read before the change and sent after it). The join is in the event's rooms
+    before it reads, and reads and sends again when a change went out meanwhile: whatever the
+    socket receives last says which question is on air now."""
+    p, m = connect("participant"), connect("moderator")
+    before, after = make(p, m, "live"), make(p, m, "approved")
+    drain(p, m)
+    reads = []
+    where, name = (questions_domain, "moderator_view") if role == "moderator" else (join_cache.public_list, "get")
+    read = getattr(where, name)
+
+    def read_then_change(session, event_id, *rest):
+        got = read(session, event_id, *rest)
+        if not reads:  # the first read only: the change lands between it and the snapshot
+            assert act(m, after, "live")["ok"]
+        reads.append(got)
+        return got
+
+    monkeypatch.setattr(where, name, read_then_change)
+    joined = connect(role)
+    assert len(reads) == 2  # read again: the change went out between the first read and the snapshot
+    live = {}
+    for msg in joined.get_received():  # in the order the socket got them
+        if msg["name"] == "snapshot":
+            live = {q["id"]: q["live"] for q in msg["args"][0]["questions"]}
+        elif msg["name"] == "question:update":
+            q = msg["args"][0]["question"]
+            live[q["id"]] = q["live"]
+    assert live[after] is True and live[before] is False, live
 
 
 def test_snapshot_event_state(connect, event):

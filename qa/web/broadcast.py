@@ -21,6 +21,50 @@ from .throttle import Coalescer
 
 socketio = counting_emits(socketio)  # every broadcast below is counted for /metrics
 
+
+class SentCounts:
+    """How many messages this process has sent to each event's audiences (everyone, the
+    moderators, the askers). A join reads its snapshot after entering its rooms, so a change
+    made after the read reaches it; one sent between the read and the snapshot reaches it first
+    and the older snapshot undoes it, so the join reads and sends the snapshot again when the
+    count of an audience it belongs to moved meanwhile (qa/web/sockets.py). Only the change
+    matters, not the value: two increments racing between threads still change it."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[int, str], int] = {}
+
+    def bump(self, event_id: int, audience: str) -> None:
+        key = (event_id, audience)
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+    def of(self, event_id: int, audiences: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(self._counts.get((event_id, audience), 0) for audience in audiences)
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+
+sent = SentCounts()
+# The audiences each role's socket is in.
+AUDIENCES = {"moderator": ("everyone", "moderators"), "participant": ("everyone", "askers"), "screen": ("everyone",)}
+
+
+# Each counted before it goes, so that a join checking after its own snapshot went sees it.
+def _to_everyone(event_id: int, name: str, payload: dict) -> None:
+    sent.bump(event_id, "everyone")
+    socketio.emit(name, payload, to=everyone(event_id))
+
+
+def _to_moderators(event_id: int, name: str, payload: dict) -> None:
+    sent.bump(event_id, "moderators")
+    socketio.emit(name, payload, to=moderators(event_id))
+
+
+def _to_asker(event_id: int, q: Question) -> None:
+    sent.bump(event_id, "askers")
+    socketio.emit("question:mine", {"question": question_for_asker(q)}, to=participant(q.participant_id))
+
+
 # At most 4 `votes` messages per second per event, as received: at exactly 0.25 s apart a
 # client's one-second window caught 5 whenever delivery jitter brought two closer together.
 VOTE_INTERVAL = 0.3
@@ -30,13 +74,13 @@ def question_changed(event_id: int, q: Question, *, was_public: bool, status_cha
     public_list.invalidate(event_id)
     payload = {"question": question_to_dict(q)}
     if q.status in PUBLIC:
-        socketio.emit("question:update", payload, to=everyone(event_id))
+        _to_everyone(event_id, "question:update", payload)
     else:
         if was_public:
-            socketio.emit("question:remove", {"id": q.id}, to=everyone(event_id))
-        socketio.emit("question:update", payload, to=moderators(event_id))
+            _to_everyone(event_id, "question:remove", {"id": q.id})
+        _to_moderators(event_id, "question:update", payload)
     if status_changed:  # the asker's own view: a reply only they may read stays on their page
-        socketio.emit("question:mine", {"question": question_for_asker(q)}, to=participant(q.participant_id))
+        _to_asker(event_id, q)
 
 
 def _flush_submissions(app: Flask, event_id: int, question_ids: set) -> None:
@@ -49,8 +93,8 @@ def _flush_submissions(app: Flask, event_id: int, question_ids: set) -> None:
     new = questions_by_id(session, question_ids)
     for chunk, similar in similar_in_chunks(session, event_id, new, SIMILARITY_CHUNK):
         for q in chunk:
-            socketio.emit("question:new", {"question": {**question_to_dict(q), "similar": similar[q.id]}},
-                          to=moderators(event_id))
+            _to_moderators(event_id, "question:new",
+                           {"question": {**question_to_dict(q), "similar": similar[q.id]}})
         # Under eventlet or gevent nothing else runs while the next chunk is scored: let the acks
         # and broadcasts waiting meanwhile go out (a 2,000-question burst blocked for 40-90 ms).
         socketio.sleep(0)
@@ -58,7 +102,7 @@ def _flush_submissions(app: Flask, event_id: int, question_ids: set) -> None:
     if public:
         public_list.invalidate(event_id)
         for q in public:
-            socketio.emit("question:update", {"question": question_to_dict(q)}, to=everyone(event_id))
+            _to_everyone(event_id, "question:update", {"question": question_to_dict(q)})
         orders.add(app, event_id)
 
 
@@ -84,37 +128,37 @@ def reply_given(event_id: int, change: Change) -> None:
     q = change.question
     private_changed(event_id, q)
     if not change.status_changed:
-        socketio.emit("question:mine", {"question": question_for_asker(q)}, to=participant(q.participant_id))
+        _to_asker(event_id, q)
 
 
 def private_changed(event_id: int, q: Question) -> None:
     """What only moderators see (labels, star, a private reply) changed: to the moderators only.
     Their desks keep these fields when a public `question:update` of the same question, which
     carries none of them, comes after."""
-    socketio.emit("question:update", {"question": question_for_moderators(q)}, to=moderators(event_id))
+    _to_moderators(event_id, "question:update", {"question": question_for_moderators(q)})
 
 
 def author_blocked(event_id: int, q: Question, blocked: bool) -> None:
     """Tell every moderator desk which questions now have a blocked (or unblocked) author."""
     ids = questions_of_author(db.session, event_id, q.participant_id)
-    socketio.emit("participant:blocked", {"ids": ids, "blocked": blocked}, to=moderators(event_id))
+    _to_moderators(event_id, "participant:blocked", {"ids": ids, "blocked": blocked})
 
 
 def queue_order(event_id: int, ids: list[int]) -> None:
     public_list.invalidate(event_id)
-    socketio.emit("queue:order", {"ids": ids}, to=everyone(event_id))
+    _to_everyone(event_id, "queue:order", {"ids": ids})
 
 
 def event_updated(event: Event) -> None:
     event_cache.forget(event.id)
-    socketio.emit("event:update", {"event": event_to_dict(event)}, to=everyone(event.id))
+    _to_everyone(event.id, "event:update", {"event": event_to_dict(event)})
 
 
 def _flush_votes(app: Flask, event_id: int, question_ids: set) -> None:
     counts = vote_counts(db.session, sorted(question_ids))
     if counts:
         public_list.invalidate(event_id)
-        socketio.emit("votes", {"counts": counts}, to=everyone(event_id))
+        _to_everyone(event_id, "votes", {"counts": counts})
 
 
 def _flush_order(app: Flask, event_id: int, _items: set) -> None:
@@ -137,6 +181,7 @@ def init_app(app: Flask) -> None:
     public_list.clear()
     event_cache.clear()
     presence.clear()
+    sent.clear()
     for coalescer in (votes, submissions, orders, presence.announcer):
         coalescer.forget()
     # Tests read the trailing `queue:order` after settle(), which would wait the whole interval.

@@ -83,6 +83,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and validation.storable(value) else None
 
 
+# Snapshots sent again at most this many times when changes keep coming while one is read.
+SNAPSHOT_RESENDS = 2
+
+
 def _join(auth: Any) -> None:
     if not isinstance(auth, dict):
         raise _refuse("bad_request", "Connect with auth {event, role}.")
@@ -94,14 +98,15 @@ def _join(auth: Any) -> None:
     try:
         if role == "moderator":
             event = events_domain.find_event(session, auth.get("event"))
-            event_id, event_dict = event.id, events_domain.event_to_dict(event)
+            event_id = event.id
         else:
-            event_id, event_dict = event_cache.get(session, auth.get("event"))
+            event_id, _ = event_cache.get(session, auth.get("event"))
     except DomainError as exc:
         raise _refuse(exc.code, exc.template, **exc.params)
 
     sid = request.sid
-    snapshot: dict[str, Any] = {"event": event_dict}
+    extra: dict[str, Any] = {}
+    known = None
     if role == "moderator":
         token = _text(auth.get("token"))
         if token is None or not hmac.compare_digest(
@@ -110,8 +115,6 @@ def _join(auth: Any) -> None:
             raise _refuse("unauthorized", "The moderator token is missing or wrong for this event.")
         client = Client(event_id, role, token=token)
         join_room(moderators(event_id))
-        snapshot["questions"] = questions.moderator_view(session, event_id)
-        snapshot["presence"] = None  # filled below, once this socket is counted
     elif role == "participant":
         secret = current_app.config["SECRET_KEY"]
         token = _text(auth.get("participant"))
@@ -123,31 +126,66 @@ def _join(auth: Any) -> None:
             token = participant_token(secret, pid)  # one of the format before issue 16 comes back new
         client = Client(event_id, role, pid)
         join_room(participant(pid))
+        extra["participant"] = token
+    else:
+        client = Client(event_id, role)
+    # In every room before the snapshot is read: a change committed after the read is sent to
+    # this socket (a screen that joined as a question went live kept the one before). The read
+    # starts a transaction of its own: SQLite's would otherwise show the database as it was at
+    # the lookup above, before the rooms were joined.
+    session.close()
+    join_room(everyone(event_id))
+
+    def read() -> dict[str, Any]:
+        if role == "moderator":
+            return {"event": events_domain.event_to_dict(events_domain.find_event(session, auth.get("event"))),
+                    "questions": questions.moderator_view(session, event_id), **extra}
+        _, event_dict = event_cache.get(session, auth.get("event"))
         # The public list is shared by every join (a join storm rebuilt it per socket), and so
         # is its JSON; only a known identity's own questions and votes are read.
         entries = public_list.get(session, event_id)
-        own_view = participant_view(session, event_id, known, entries)
-        snapshot["questions"] = public_list.encoded(event_id, entries) if own_view is None else own_view
-        snapshot["participant"] = token
-    else:
-        client = Client(event_id, role)
-        entries = public_list.get(session, event_id)
-        snapshot["questions"] = public_list.encoded(event_id, entries)
+        own_view = participant_view(session, event_id, known, entries) if role == "participant" else None
+        return {"event": event_dict,
+                "questions": public_list.encoded(event_id, entries) if own_view is None else own_view, **extra}
+
+    audiences = broadcast.AUDIENCES[role]
+    seen = broadcast.sent.of(event_id, audiences)
+    try:
+        snapshot = read()
+    except DomainError as exc:  # deleted since it was found
+        raise _refuse(exc.code, exc.template, **exc.params)
     client.address = request.remote_addr
     client.lang = lang
     cap = 0 if is_loopback(client.address or "") else current_app.config["MAX_SOCKETS_PER_ADDRESS"]
     if not presence.join(sid, client, cap):
         raise _refuse("too_many_connections",
                       "Too many connections from your network address; close some tabs and retry.")
-    join_room(everyone(event_id))
+    _send_snapshot(sid, role, event_id, snapshot)
+    # A change sent to the rooms between the read and the snapshot reached this socket first and
+    # the older snapshot undid it: read and send again. (Changes sent by another process through
+    # the message queue are not counted here; the join's rooms still receive them.)
+    for _ in range(SNAPSHOT_RESENDS):
+        if broadcast.sent.of(event_id, audiences) == seen:
+            break
+        seen = broadcast.sent.of(event_id, audiences)
+        try:
+            snapshot = read()
+        except (*DATABASE_BUSY, DomainError) as exc:  # counted, with a snapshot: keep it as it is
+            db.session.rollback()
+            current_app.logger.warning("snapshot not sent again: %s", exc.__class__.__name__)
+            break
+        _send_snapshot(sid, role, event_id, snapshot)
+    presence.announcer.add(current_app._get_current_object(), event_id)
+
+
+def _send_snapshot(sid: str, role: str, event_id: int, snapshot: dict[str, Any]) -> None:
     if role == "moderator":
-        snapshot["presence"] = presence.counts(event_id)
-    session.close()  # back to the pool before the snapshot is sent, not after
+        snapshot["presence"] = presence.counts(event_id)  # once this socket is counted
+    db.session.close()  # back to the pool before the snapshot is sent, not after
     # Straight to the socket, which is in this process: through a message queue every other
     # process would receive each join's snapshot to ignore it, and the queue carries JSON,
     # which the shared, pre-encoded question list (qa/web/speedups.py) is not.
     socketio.emit("snapshot", snapshot, to=sid, ignore_queue=True)
-    presence.announcer.add(current_app._get_current_object(), event_id)
 
 
 # python-engineio's own reasons: a label of /metrics is never a string a client chose.
