@@ -24,7 +24,7 @@ import requests
 import socketio
 from requests.adapters import HTTPAdapter
 
-from conftest import ADMIN_TOKEN, make_env, need
+from conftest import ADMIN_TOKEN, ORDER_INTERVAL, make_env, need
 from live_server import ROOT, LiveServer, free_port
 from qa import create_app, schema
 from qa.extensions import db
@@ -83,12 +83,13 @@ class SourceAddress(HTTPAdapter):
 
 @pytest.fixture
 def clients() -> Iterator[Callable[..., tuple[socketio.Client, Inbox]]]:
-    """clients(url, auth, transport=..., source=..., origin=...) -> a connected client and its inbox."""
+    """clients(url, auth, transport=..., source=..., origin=..., refused=...) -> a connected client and
+    its inbox; with refused=True, a client the server refused (its `connect_error` in the inbox)."""
     made: list[socketio.Client] = []
     resources: list[Any] = []  # HTTP sessions and pre-connected sockets, closed at the end
 
     def _connect(url: str, auth: dict, transport: str = "websocket", source: str | None = None,
-                 origin: str | None = None) -> tuple[socketio.Client, Inbox]:
+                 origin: str | None = None, refused: bool = False) -> tuple[socketio.Client, Inbox]:
         ws_options: dict[str, Any] = {}
         headers: dict[str, str] = {}
         if origin is not None:
@@ -113,16 +114,23 @@ def clients() -> Iterator[Callable[..., tuple[socketio.Client, Inbox]]]:
         def _any(name, data=None):
             inbox.add(name, data)
 
+        c.on("connect_error", lambda data=None: inbox.add("connect_error", data))
         made.append(c)
-        c.connect(url, auth=auth, transports=[transport], wait_timeout=WAIT, headers=headers)
-        inbox.wait("snapshot")
+        # A refusal is awaited here, not in connect(): refused, that disconnects at once, which
+        # against gevent takes 3 s (see _hang_up_once_answered); the teardown below does not.
+        c.connect(url, auth=auth, transports=[transport], wait_timeout=WAIT, headers=headers, wait=not refused)
+        inbox.wait("connect_error" if refused else "snapshot")
         return c, inbox
 
     yield _connect
-    # Side by side: against a gevent server each WebSocket close waits ~3 s for the close handshake.
+    # Side by side, each WebSocket's read loop and socket taken before its disconnect resets them.
+    websockets = [(c.eio.read_loop_task, c.eio.ws) for c in made if c.eio.current_transport == "websocket"
+                  and c.eio.ws is not None and c.eio.read_loop_task is not None]
     closing = [threading.Thread(target=_quietly_disconnect, args=(c,)) for c in made]
     for t in closing:
         t.start()
+    for reader, ws in websockets:
+        _hang_up_once_answered(reader, ws)
     for t in closing:
         t.join(timeout=WAIT)
     for resource in resources:
@@ -134,6 +142,25 @@ def _quietly_disconnect(c: socketio.Client) -> None:
         c.disconnect()
     except Exception:
         pass
+
+
+def _hang_up_once_answered(reader: threading.Thread, ws: Any) -> None:
+    """End a closing WebSocket's TCP connection once the server has answered the close.
+
+    The server answers engine.io's close packet with a close frame, which the client's read
+    loop takes (and then ends); websocket-client's close() goes on waiting 3 s for another, or
+    for the server to end the connection. eventlet's server ends it; gevent's (pywsgi) keeps
+    it open as a keep-alive HTTP connection, so every gevent test spent 3 s here. RFC 6455
+    (7.1.1) lets the client end it itself after sending and receiving a close frame.
+    """
+    reader.join(timeout=WAIT)
+    sock = ws.sock
+    if sock is None:
+        return  # closed already
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # close() then stops waiting and closes the socket
+    except OSError:
+        pass  # the server ended it meanwhile
 
 
 # --- servers -----------------------------------------------------------------
@@ -288,12 +315,19 @@ def test_rotating_the_token_on_one_process_ends_the_old_desk_on_the_other(server
     q1 = submit(p, "Before the rotation?")
     m_in.wait("question:new", has_question(q1["id"]))
 
-    r = requests.post(f"{a.url}/api/admin/events/{code}/rotate-token",
-                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    r = requests.post(f"{a.url}/api/admin/events/{code}/rotate-token", headers=admin, timeout=10)
     assert r.status_code == 200 and r.json()["moderator_token"] != created["moderator_token"]
     m_in.wait("moderator:revoked")
+    _, new_in = clients(b.url, {"event": code, "role": "moderator", "token": r.json()["moderator_token"]})
     q2 = submit(p, "After the rotation?")
-    time.sleep(1.0)  # long enough for a broadcast through Redis to arrive, were one sent
+    # B hears A's broadcasts through Redis in the order A sent them, and sends each to all its
+    # sockets in the room at once: once the new desk on B has q2, an update A sends after it
+    # reaches the old desk after q2 would have, had q2 been sent to it.
+    new_in.wait("question:new", has_question(q2["id"]))
+    r = requests.patch(f"{a.url}/api/admin/events/{code}", json={"title": "Rotated"}, headers=admin, timeout=10)
+    assert r.status_code == 200, r.text
+    m_in.wait("event:update", lambda d: d["event"]["title"] == "Rotated")
     assert not [d for n, d in list(m_in.items) if n == "question:new" and d["question"]["id"] == q2["id"]]
     ack = m.call("question:moderate", {"id": q1["id"], "action": "approve"}, timeout=WAIT)
     assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
@@ -301,8 +335,10 @@ def test_rotating_the_token_on_one_process_ends_the_old_desk_on_the_other(server
     while m.connected and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not m.connected
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        clients(b.url, {"event": code, "role": "moderator", "token": created["moderator_token"]})
+    again, again_in = clients(b.url, {"event": code, "role": "moderator", "token": created["moderator_token"]},
+                              refused=True)
+    assert again_in.wait("connect_error")["data"]["code"] == "unauthorized"
+    assert not again.connected and "snapshot" not in [n for n, _ in again_in.items]
 
 
 # --- the connection pool over a long event ------------------------------------------
@@ -310,7 +346,7 @@ def test_rotating_the_token_on_one_process_ends_the_old_desk_on_the_other(server
 
 def test_many_socket_events_return_every_connection(postgres_url, tmp_path):
     """200 events on one connection through a pool of two: each gives its connection back."""
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "ORDER_INTERVAL": ORDER_INTERVAL,
                       "QA_ENV": make_env(postgres_url, QA_DB_POOL_SIZE="2", QA_DB_MAX_OVERFLOW="0")})
     try:
         schema.upgrade(db.engine)
@@ -341,9 +377,8 @@ def test_many_socket_events_return_every_connection(postgres_url, tmp_path):
             key = "ok" if ack["ok"] else ack["error"]["code"]
             outcomes[key] = outcomes.get(key, 0) + 1
         assert outcomes == {"ok": 120, "conflict": 40, "invalid": 40}, outcomes  # never "unavailable"
-        # Vote broadcasts go out from a background task, batched: the last one
-        # starts at most one interval after the last vote.
-        time.sleep(broadcast.VOTE_INTERVAL + 0.2)
+        # Vote and order broadcasts go out from background tasks, batched, each with a connection.
+        assert broadcast.settle(), "a broadcast flush was still running 5 s after the last event"
         deadline = time.monotonic() + 5
         while db.engine.pool.checkedout() and time.monotonic() < deadline:
             time.sleep(0.05)
