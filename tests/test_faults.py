@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -15,7 +16,6 @@ import socketio
 from conftest import ADMIN_TOKEN
 from live_server import LiveServer, free_port
 
-OFFLINE_SECONDS = 30
 JOIN_SECONDS = 10  # the longest teardown waits for a client's or the proxy's threads
 
 
@@ -76,10 +76,14 @@ class Recorder:
 
     def __init__(self, url, auth, transports=("websocket",), **client_kw):
         self.msgs: list[tuple[str, object]] = []
+        self.failed_connects = 0  # tries to (re)connect that did not reach the server
+        self._waiting: set[threading.Event] = set()  # calls waiting for their ack
+        self._lock = threading.Lock()
         self.http = requests.Session()
         self.client = socketio.Client(http_session=self.http, handle_sigint=False, **client_kw)
         self.client.on("*", lambda name, data=None: self.msgs.append((name, data)))
         self.client.on("disconnect", self._dropped)
+        self.client.on("connect_error", self._refused)
         try:
             self.client.connect(url, auth=auth, wait_timeout=10, transports=list(transports))
         except BaseException:
@@ -89,6 +93,37 @@ class Recorder:
     def _dropped(self, reason=None):
         if reason != self.client.reason.CLIENT_DISCONNECT:  # ours closes it with a handshake
             self._close_websocket()
+        with self._lock:
+            waiting = list(self._waiting)
+        for answered in waiting:
+            answered.set()  # no ack comes over a dropped connection
+
+    def _refused(self, _data: object = None) -> None:
+        self.failed_connects += 1
+
+    def call(self, event: str, data: object, timeout: float = 10.0) -> object:
+        """`client.call`, except that a dropped connection ends the wait at once (python-socketio's
+        waits out the whole timeout, as no ack can come): socketio.exceptions.TimeoutError then."""
+        answered = threading.Event()
+        acks: list[tuple] = []
+
+        def on_ack(*args: object) -> None:
+            acks.append(args)
+            answered.set()
+
+        with self._lock:
+            self._waiting.add(answered)
+        try:
+            if self.client.connected:  # after joining _waiting: a drop from now on ends the wait
+                self.client.emit(event, data, callback=on_ack)
+                answered.wait(timeout)
+        finally:
+            with self._lock:
+                self._waiting.discard(answered)
+        if not acks:
+            raise socketio.exceptions.TimeoutError()
+        args = acks[0]
+        return args[0] if len(args) == 1 else (args or None)  # as client.call returns it
 
     def websocket_open(self) -> bool:
         ws = getattr(self.client.eio, "ws", None)
@@ -145,8 +180,8 @@ def test_kill_9_mid_burst_loses_and_doubles_nothing(tmp_path, recorders):
         identities[n] = r.last("snapshot")["participant"]
         for i in range(per_sender):
             try:
-                ack = r.client.call("question:submit", {"client_id": f"c{i}", "theme": "other",
-                                                        "text": f"{n}-{i}"}, timeout=5)
+                ack = r.call("question:submit", {"client_id": f"c{i}", "theme": "other", "text": f"{n}-{i}"},
+                             timeout=5)
             except Exception:
                 return  # the server died mid-send: this one is unacked
             assert ack["ok"], ack
@@ -175,17 +210,20 @@ def test_kill_9_mid_burst_loses_and_doubles_nothing(tmp_path, recorders):
         for text, qid in acked.items():
             assert by_text.get(text) == qid, f"acked question {text} was lost"
 
-        # Every sender comes back and resends everything with the same client_id.
-        for n, identity in identities.items():
+        # Every sender comes back, all at once, and resends everything with the same client_id.
+        def resend(n, identity):
             r = recorders(server.url, {"event": ev["code"], "role": "participant", "participant": identity},
-                         reconnection=False)
+                          reconnection=False)
             for i in range(per_sender):
-                ack = r.client.call("question:submit", {"client_id": f"c{i}", "theme": "other",
-                                                        "text": f"{n}-{i}"}, timeout=10)
+                ack = r.call("question:submit", {"client_id": f"c{i}", "theme": "other", "text": f"{n}-{i}"})
                 assert ack["ok"], ack
                 if f"{n}-{i}" in acked:
                     assert ack["question"]["id"] == acked[f"{n}-{i}"]
             r.client.disconnect()
+
+        with ThreadPoolExecutor(len(identities)) as pool:
+            for done in [pool.submit(resend, n, identity) for n, identity in identities.items()]:
+                done.result(timeout=60)  # raises what failed in its thread
         final = [q["text"] for q in all_questions(server, ev)]
         assert sorted(final) == sorted(f"{n}-{i}" for n in identities for i in range(per_sender))
     finally:
@@ -309,7 +347,12 @@ def test_offline_clients_come_back_to_the_right_state(tmp_path, recorders, proxi
             assert mod.client.call("question:moderate", {"id": ids[1], "action": "live"}, timeout=10)["ok"]
             assert voter.client.call("question:vote", {"id": ids[2]}, timeout=10)["votes"] == 1
             assert mod.client.call("event:update", {"active_theme": "finance"}, timeout=10)["ok"]
-            time.sleep(OFFLINE_SECONDS)
+            # Offline until all of it has reached those online (votes go out batched, after
+            # their ack) and each of the two has tried to come back, and failed, twice.
+            assert mod.wait(lambda: ((mod.last("votes") or {}).get("counts") or {}).get(str(ids[2])) == 1)
+            for r in (asker, screen):
+                assert r.wait(lambda: r.failed_connects >= 2), "a client did not retry while cut off"
+            assert not asker.client.connected and not screen.client.connected
             snaps_before = sum(1 for n, _ in screen.msgs if n == "snapshot")
         finally:
             proxy.resume()
