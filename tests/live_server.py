@@ -32,12 +32,20 @@ class LiveServer:
         self._log = None
 
     def start(self, timeout: float = 30) -> "LiveServer":
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "LiveServer":
+        """Start the process without waiting for it to serve; wait_ready() waits. In between, the
+        caller can start something else that takes a while (a browser)."""
         # A file, not a pipe: a chatty server must never block on a full pipe.
         self._log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [sys.executable, "run.py", "--port", str(self.port), *self.args],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, text=True,
         )
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> "LiveServer":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
