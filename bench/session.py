@@ -49,6 +49,8 @@ class Config:
     timeout: float = 60.0  # one connect or one ack
     grace: float = 10.0  # after the last send, how long deliveries may still arrive
     idle_settle: float = 3.0
+    quiet: float = QUIET_S  # stillness before each phase (see Session._quiet)
+    rss_samples: int = 5  # server memory read this many times, 0.2 s apart, before and after the join
     seed: int = 6
 
     def as_dict(self) -> dict:
@@ -102,7 +104,7 @@ class Session:
 
     def _begin(self, name: str) -> None:
         self._rejoin(name)
-        self._quiet()
+        self._quiet(self.cfg.quiet)
         self.pool.each("mark", handles=self.pool.all)
         self.hook("begin", name, self.target)
         self._overflows = listen_overflows()
@@ -218,7 +220,7 @@ class Session:
     def join(self) -> None:
         cfg = self.cfg
         time.sleep(max(0.3, cfg.idle_settle / 3))
-        rss_before = statistics.median(self._rss_samples(5))
+        rss_before = statistics.median(self._rss_samples(cfg.rss_samples))
         self._begin("join")
         replies = self.pool.each(
             "connect", per_worker=[{"indices": idx} for idx in self.per_worker], timeout=cfg.timeout * 4 + 600,
@@ -240,7 +242,7 @@ class Session:
         })
         # 5: what the joined, idle clients cost the server.
         time.sleep(cfg.idle_settle)
-        rss_after = statistics.median(self._rss_samples(5))
+        rss_after = statistics.median(self._rss_samples(cfg.rss_samples))
         self.result["phases"]["idle"] = {
             "clients": len(ok), "rss_before_mb": rss_before / 2**20, "rss_after_mb": rss_after / 2**20,
             "kb_per_client": (rss_after - rss_before) / 1024 / len(ok) if ok else None,
