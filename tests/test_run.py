@@ -4,6 +4,7 @@ import socket as plain_socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -53,18 +54,17 @@ def test_generated_admin_token_is_printed_only_once(tmp_path):
     out1 = LiveServer(env).start().stop()
     token = (tmp_path / "instance" / "admin_token").read_text().strip()
     assert f"Admin token (for POST /api/events): {token}" in out1
-    out2 = LiveServer(env).start().stop()
-    assert token not in out2 and "--show-admin-token" in out2
-    # Asked for again, it is printed even while a server runs, and nothing else starts.
     with LiveServer(env) as running:
+        # Asked for again, it is printed even while a server runs, and nothing else starts.
         shown = run_py(env, "--port", str(running.port), "--show-admin-token")
         assert requests.get(running.url + "/healthz", timeout=5).status_code == 200
+        # The printed token is the one the API accepts.
+        r = requests.post(running.url + "/api/events", json={"title": "T"},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    out2 = running.output
+    assert token not in out2 and "--show-admin-token" in out2
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == f"Admin token (for POST /api/events): {token}\n"
-    # The printed token is the one the API accepts.
-    with LiveServer(env) as server:
-        r = requests.post(server.url + "/api/events", json={"title": "T"},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert r.status_code == 201
 
 
@@ -89,6 +89,14 @@ def wait_for(sink, name, timeout=5.0):
     raise AssertionError(f"no {name} within {timeout}s; got {[n for n, _ in sink]}")
 
 
+def disconnect_all(clients) -> None:
+    """All at once: a client waits up to 3 s for the answer to its WebSocket close frame, which
+    gevent's server never sends (pywsgi reads the frame as the next HTTP request)."""
+    with ThreadPoolExecutor(len(clients)) as pool:
+        for done in [pool.submit(c.disconnect) for c in clients]:
+            done.result(timeout=10)
+
+
 @pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
 def test_every_async_mode_runs_the_loop(tmp_path, mode):
     with LiveServer(env_for(tmp_path, QA_ASYNC_MODE=mode), args=("--no-demo",)) as server:
@@ -108,8 +116,7 @@ def test_every_async_mode_runs_the_loop(tmp_path, mode):
             assert wait_for(s_msgs, "question:update")[0]["question"]["status"] == "approved"
             assert wait_for(p_msgs, "question:mine")[0]["question"]["status"] == "approved"
         finally:
-            for c in (p, m, s):
-                c.disconnect()
+            disconnect_all([p, m, s])
 
 
 def test_restart_keeps_questions_votes_and_decisions(tmp_path):
@@ -234,16 +241,23 @@ def test_a_bad_number_is_one_line(tmp_path):
 
 
 def test_the_placeholder_secrets_are_refused_outside_debug(tmp_path):
-    env = env_for(tmp_path, QA_SECRET_KEY="CHANGE-ME", QA_ADMIN_TOKEN="CHANGE-ME")
-    done = run_py(env, "--port", str(free_port()))
+    placeholders = {"QA_SECRET_KEY": "CHANGE-ME", "QA_ADMIN_TOKEN": "CHANGE-ME"}
+    # Three processes side by side, each on a database of its own.
+    refused, token_only, debug = (tmp_path / name for name in ("refused", "token-only", "debug"))
+    for path in (refused, token_only, debug):
+        path.mkdir()
+    with ThreadPoolExecutor(2) as pool:
+        done = pool.submit(run_py, env_for(refused, **placeholders), "--port", str(free_port()))
+        one = pool.submit(run_py, env_for(token_only, QA_ADMIN_TOKEN="CHANGE-ME"), "--port", str(free_port()),
+                          "--show-admin-token")
+        # A local try-out of deploy/qa.env.example is allowed when asked for.
+        with LiveServer(env_for(debug, **placeholders), args=("--debug",)) as server:
+            assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+        done, one = done.result(), one.result()
     assert_one_line_error(done, "QA_SECRET_KEY and QA_ADMIN_TOKEN", "CHANGE-ME", "secrets.token_urlsafe",
                           "--debug")
-    assert not (tmp_path / "qa.sqlite3").exists()  # refused before anything was written
-    one = run_py(env_for(tmp_path, QA_ADMIN_TOKEN="CHANGE-ME"), "--port", str(free_port()), "--show-admin-token")
+    assert not (refused / "qa.sqlite3").exists()  # refused before anything was written
     assert_one_line_error(one, "QA_ADMIN_TOKEN still holds")
-    # A local try-out of deploy/qa.env.example is allowed when asked for.
-    with LiveServer(env, args=("--debug",)) as server:
-        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
 
 
 def test_a_restart_prints_the_demo_links_again(tmp_path):
@@ -251,7 +265,11 @@ def test_a_restart_prints_the_demo_links_again(tmp_path):
     first = LiveServer(env).start()
     port = first.port
     out1 = first.stop()
-    out2 = LiveServer(env, port=port).start().stop()
+    # The restart, and beside it (start-up only reads the database) one with --no-demo.
+    with ThreadPoolExecutor(2) as pool:
+        again = pool.submit(lambda: LiveServer(env, port=port).start().stop())
+        no_demo = pool.submit(lambda: LiveServer(env, args=("--no-demo",)).start().stop())
+        out2, out3 = again.result(), no_demo.result()
     token = out1.split("/e/MSME/moderate#token=")[1].split()[0]
     assert "Created the demo event" in out1 and "Created the demo event" not in out2
     assert "The demo event \u201c" in out2 and "code MSME:" in out2
@@ -260,7 +278,7 @@ def test_a_restart_prints_the_demo_links_again(tmp_path):
                  f"  screen:      {base}/e/MSME/screen\n"):
         assert line in out1 and line in out2
     # --no-demo asks for no demo event, so it prints none either.
-    assert "/e/MSME" not in LiveServer(env, port=port, args=("--no-demo",)).start().stop()
+    assert "/e/MSME" not in out3 and "Serving on" in out3
 
 
 def test_show_admin_token_from_an_interpreter_without_the_packages(tmp_path):
