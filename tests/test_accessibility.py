@@ -10,7 +10,10 @@ Screenshots land in tests/artifacts/a11y/ (gitignored).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import requests
@@ -29,6 +32,8 @@ need(None if AXE.exists() else "accessibility tests need axe-core: run `npm ci` 
      "(scripts/test does when npm is installed)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="accessibility tests need Playwright for Python")
 expect = sync_api.expect
+# Read from disk once, evaluated into each page axe checks (see axe()).
+AXE_SOURCE = AXE.read_text(encoding="utf-8")
 
 WAIT_MS = BROWSER_WAIT_MS
 expect.set_options(timeout=WAIT_MS)
@@ -137,9 +142,53 @@ def open_page(browser):
         ctx.close()
 
 
+# A new context per page cost a renderer process and cold caches, about half of each page's time.
+# So pages open one after another in a tab kept for the module, first emptied of all the site
+# stored: what a first visit sees, from warm caches. The views (below) have a tab of their own.
+
+
+@contextmanager
+def kept_tab(browser) -> Iterator[sync_api.Page]:
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(WAIT_MS)
+        yield page
+    finally:
+        ctx.close()
+
+
+def arrive_anew(page, server, viewport: dict) -> None:
+    """Leave the last page for one of the site that runs no script, forget what the site stored
+    (cookies, local and session storage), and size the tab: the next page opens as on a first visit."""
+    page.goto(server.url + "/healthz")
+    page.context.clear_cookies()
+    page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
+    page.set_viewport_size(viewport)
+
+
+@pytest.fixture(scope="module")
+def tests_tab(browser):
+    with kept_tab(browser) as page:
+        yield page
+
+
+@pytest.fixture
+def first_visit(tests_tab, server):
+    """first_visit(viewport) -> the module's tab, ready for a first visit at that size."""
+
+    def _visit(viewport: dict = PHONE) -> sync_api.Page:
+        arrive_anew(tests_tab, server, viewport)
+        return tests_tab
+
+    return _visit
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    # Animations fast-forwarded to their end: the desk's screen preview, which axe does not look
+    # into and so is not waited for, shows as it comes to rest.
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled")
 
 
 # ---- Pages in their states --------------------------------------------------------------
@@ -155,17 +204,40 @@ def url_for(server, events, page: str, state: str, lang: str) -> str:
     return url
 
 
+# Every finite animation (slide-in, cross-fade, transition) has ended and the screen's
+# cross-faded layers are gone. An infinite one, the "connecting" pulse, never ends; the states
+# checked here are connected, where none runs.
+SETTLED = """() => document.readyState === 'complete' && !document.querySelector('.layer.is-leaving')
+    && document.getAnimations().every(a => a.playState !== 'running'
+                                           || a.effect.getComputedTiming().endTime === Infinity)"""
+# The second frame after a change: the first has laid it out and run the ResizeObservers it fired.
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def settled(page) -> None:
+    """Wait until nothing moves: axe reads colours at rest, and widths are final."""
+    page.evaluate(NEXT_FRAMES)
+    page.wait_for_function(SETTLED, polling="raf")
+
+
+def resize(page, viewport: dict) -> None:
+    if page.viewport_size != viewport:
+        page.set_viewport_size(viewport)
+        settled(page)
+
+
 def settle(page, kind: str, state: str) -> None:
-    """Wait until the page shows the state; put the error on screen for the error state."""
+    """Wait until the page shows the state; put the error on screen for the error state.
+
+    A live page turns "connected" in the same task that renders its snapshot: the server sends
+    the snapshot before its connect ack, and socket.io hands buffered events over before "connect".
+    """
     if kind == "join":
         if state == "error":
             page.fill("#join-code", "NO-SUCH-CODE")
             page.click("#join-button")
             expect(page.locator("#join-error")).to_be_visible()
-        return
-    if kind == "notfound":
-        return
-    if kind == "participant":
+    elif kind == "participant":
         expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
         if state == "full":
             expect(page.locator("#public-list .question")).to_have_count(4)
@@ -192,14 +264,18 @@ def settle(page, kind: str, state: str) -> None:
             expect(page.locator(".report-overview")).to_be_visible()
             expect(page.locator(".report-theme")).to_have_count(4 if state == "full" else 4)
     elif kind == "screen":
+        expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
         if state == "full":
             expect(page.locator("#live .layer:not(.is-leaving) .live-text")).to_be_visible()
-    page.wait_for_timeout(800)  # cross-fades and slide-ins settle before axe looks at colours
+    settled(page)
 
 
 def axe(page) -> list[dict]:
     """Violations of the WCAG 2.x A/AA rules, with where they are."""
-    page.add_script_tag(path=str(AXE))
+    # Through DevTools, not as a <script> element: the page keeps its own CSP (no bypass_csp),
+    # and only its main frame gets axe, as add_script_tag did.
+    if page.evaluate("typeof axe === 'undefined'"):
+        page.evaluate(AXE_SOURCE)
     result = page.evaluate(
         """tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})""",
         WCAG_TAGS,
@@ -210,28 +286,59 @@ def axe(page) -> list[dict]:
             for v in result["violations"]]
 
 
-CASES = [
-    ("join", "empty"), ("join", "error"),
-    ("participant", "empty"), ("participant", "full"), ("participant", "error"),
-    ("moderate", "empty"), ("moderate", "full"), ("moderate", "error"),
+# Checked for reflow as well as by axe. They come first in CASES so that each has the same index in
+# both tests' parameters: pytest then runs all the checks of one view in a row, on one page.
+REFLOW_CASES = [("join", "error"), ("participant", "full"), ("participant", "error"), ("moderate", "full"),
+                ("moderate", "error"), ("notfound", "error"), ("report", "full")]
+CASES = REFLOW_CASES + [
+    ("join", "empty"), ("participant", "empty"), ("moderate", "empty"),
     ("screen", "empty"), ("screen", "full"),
-    ("notfound", "error"),
-    ("report", "empty"), ("report", "full"), ("report", "error"),
+    ("report", "empty"), ("report", "error"),
 ]
 VIEWPORTS = {"join": PHONE, "participant": PHONE, "moderate": LAPTOP, "screen": PROJECTOR, "notfound": PHONE,
              "report": LAPTOP}
 
 
-@pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("kind, state", CASES)
-def test_no_wcag_violations(server, events, open_page, kind, state, lang):
+@dataclass
+class View:
+    """One page in one state and language, as a first-time visitor sees it."""
+    kind: str
+    state: str
+    lang: str
+    page: sync_api.Page
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.state}-{self.lang}"
+
+
+def views(cases: list[tuple[str, str]]) -> list:
+    return [pytest.param((kind, state, lang), id=f"{kind}-{state}-{lang}") for kind, state in cases for lang in LANGS]
+
+
+@pytest.fixture(scope="module")
+def views_tab(browser):
+    with kept_tab(browser) as page:
+        yield page
+
+
+@pytest.fixture(scope="module")
+def view(request, views_tab, server, events):
+    """A page shown in its state, shared by the checks of that view."""
+    kind, state, lang = request.param
+    arrive_anew(views_tab, server, VIEWPORTS[kind])
+    views_tab.goto(url_for(server, events, kind, state, lang))
+    settle(views_tab, kind, state)
+    return View(kind, state, lang, views_tab)
+
+
+@pytest.mark.parametrize("view", views(CASES), indirect=True)
+def test_no_wcag_violations(view):
     """axe-core finds nothing against WCAG 2.2 A and AA."""
-    # bypass_csp: only so axe's own script can be injected; the pages' CSP is tested elsewhere.
-    page = open_page(VIEWPORTS[kind], bypass_csp=True)
-    page.goto(url_for(server, events, kind, state, lang))
-    expect(page.locator("html")).to_have_attribute("lang", lang)
-    settle(page, kind, state)
-    shot(page, f"{kind}-{state}-{lang}")
+    page = view.page
+    resize(page, VIEWPORTS[view.kind])
+    expect(page.locator("html")).to_have_attribute("lang", view.lang)
+    shot(page, view.name)
     violations = axe(page)
     assert violations == [], violations
 
@@ -239,18 +346,17 @@ def test_no_wcag_violations(server, events, open_page, kind, state, lang):
 # ---- Reflow: a 320 px phone and 200 % zoom -------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("width", [320, 640])  # 640 CSS px is a 1280 px window at 200 % zoom
-@pytest.mark.parametrize("kind, state", [("join", "error"), ("participant", "full"), ("participant", "error"),
-                                         ("moderate", "full"), ("moderate", "error"), ("notfound", "error"),
-                                         ("report", "full")])
-def test_no_horizontal_scrolling(server, events, open_page, kind, state, lang, width):
-    """Nothing overflows sideways: every line wraps, in the longer French and Spanish too."""
-    page = open_page({"width": width, "height": 800})
-    page.goto(url_for(server, events, kind, state, lang))
-    settle(page, kind, state)
+@pytest.mark.parametrize("view", views(REFLOW_CASES), indirect=True)
+def test_no_horizontal_scrolling(view, width):
+    """Nothing overflows sideways: every line wraps, in the longer French and Spanish too.
+
+    The page is the one axe checked, narrowed: the layout is CSS and ResizeObservers, so it
+    lays out at a width as it would have loaded there."""
+    page = view.page
+    resize(page, {"width": width, "height": 800})
     if width == 320:
-        shot(page, f"reflow-{kind}-{state}-{lang}-{width}")
+        shot(page, f"reflow-{view.kind}-{view.state}-{view.lang}-{width}")
     wide = page.evaluate("""() => {
         const limit = document.documentElement.clientWidth;
         return Array.from(document.querySelectorAll('body *'))
@@ -262,13 +368,13 @@ def test_no_horizontal_scrolling(server, events, open_page, kind, state, lang, w
     assert wide == []
 
 
-def test_zoom_200_percent_on_a_laptop(server, events, open_page):
+def test_zoom_200_percent_on_a_laptop(server, events, first_visit):
     """CSS zoom 2 on a 1280 px laptop: the participant page still fits its width."""
-    page = open_page({"width": 1280, "height": 800})
+    page = first_visit({"width": 1280, "height": 800})
     page.goto(url_for(server, events, "participant", "full", "fr"))
     settle(page, "participant", "full")
     page.evaluate("document.documentElement.style.zoom = '2'")
-    page.wait_for_timeout(300)
+    settled(page)
     assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
 
 
@@ -300,11 +406,11 @@ def tab_through(page, presses: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_participant_by_keyboard_alone(server, open_page, lang):
+def test_participant_by_keyboard_alone(server, first_visit, lang):
     """Tab reaches every control in reading order with a visible focus; a question is sent by keyboard."""
     ev = create_event(server, "Keyboard room")  # its own: this test adds a question
     seed(server, ev)
-    page = open_page(PHONE)
+    page = first_visit(PHONE)
     page.goto(f"{server.url}/e/{ev['code']}?lang={lang}")
     settle(page, "participant", "full")
     stops = tab_through(page, 40)
@@ -329,11 +435,11 @@ def test_participant_by_keyboard_alone(server, open_page, lang):
     expect(page.locator("#ask-text")).to_have_value("")
 
 
-def test_moderator_desk_by_keyboard_alone(server, open_page):
+def test_moderator_desk_by_keyboard_alone(server, first_visit):
     """Every control of the desk is reachable by Tab with a visible focus; shortcuts do the rest."""
     ev = create_event(server, "Keyboard desk")
     seed(server, ev)
-    page = open_page(LAPTOP)
+    page = first_visit(LAPTOP)
     page.goto(f"{server.url}/e/{ev['code']}/moderate?lang=es#token={ev['moderator_token']}")
     expect(page.locator("#incoming-list .card")).to_have_count(2)
     stops = tab_through(page, 30)
@@ -352,7 +458,8 @@ def test_moderator_desk_by_keyboard_alone(server, open_page):
     page.keyboard.press("a")
     expect(page.locator("#incoming-list .card")).to_have_count(1)
     expect(page.locator("#incoming-list .card.is-selected")).to_be_focused()  # moved on to the next one
-    page.wait_for_timeout(200)  # the ack's own re-render is over before the next key
+    # The ack's own re-render is over before the next key: its card is busy until then.
+    expect(page.locator(".card[aria-busy=true]")).to_have_count(0)
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
     expect(page.locator("#help .overlay-box")).to_be_focused()
@@ -361,7 +468,7 @@ def test_moderator_desk_by_keyboard_alone(server, open_page):
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_flagged_question_blocked_author_and_block_dialog(server, open_page, lang):
+def test_flagged_question_blocked_author_and_block_dialog(server, first_visit, lang):
     """The profanity flag and "Author blocked" are words (not colour), and the confirmation
     before blocking is a modal dialog that takes and gives back the focus; axe finds nothing."""
     ev = create_event(server, "Flags and blocks")
@@ -379,13 +486,13 @@ def test_flagged_question_blocked_author_and_block_dialog(server, open_page, lan
     finally:
         participant.disconnect()
         moderator.disconnect()
-    page = open_page(LAPTOP, bypass_csp=True)
+    page = first_visit(LAPTOP)
     page.goto(f"{server.url}/e/{ev['code']}/moderate?lang={lang}#token={ev['moderator_token']}")
     expect(page.locator("#incoming-list .card")).to_have_count(2)
     expect(page.locator("#incoming-list .mark-flag")).to_have_count(1)
     expect(page.locator("#incoming-list .mark-blocked")).to_have_count(2)  # one author wrote both
     assert page.locator(".mark-flag").inner_text().strip()
-    page.wait_for_timeout(800)
+    settled(page)
     shot(page, f"moderate-flags-{lang}")
     assert axe(page) == []
     unblock = page.locator("#incoming-list .card [data-action=unblock]").first
@@ -405,9 +512,9 @@ def test_flagged_question_blocked_author_and_block_dialog(server, open_page, lan
 # ---- Live regions announce without taking the focus ---------------------------------------
 
 
-def test_new_questions_are_announced_politely_without_moving_focus(server, open_page):
+def test_new_questions_are_announced_politely_without_moving_focus(server, first_visit, open_page):
     ev = create_event(server, "Live regions")
-    desk = open_page(LAPTOP)
+    desk = first_visit(LAPTOP)
     desk.goto(f"{server.url}/e/{ev['code']}/moderate?lang=fr#token={ev['moderator_token']}")
     expect(desk.locator("#main")).to_be_visible()
     phone = open_page(PHONE)
@@ -443,8 +550,8 @@ def test_new_questions_are_announced_politely_without_moving_focus(server, open_
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_themes_and_statuses_are_named_not_only_coloured(server, events, open_page, lang):
-    page = open_page(PHONE)
+def test_themes_and_statuses_are_named_not_only_coloured(server, events, first_visit, lang):
+    page = first_visit(PHONE)
     page.goto(url_for(server, events, "participant", "full", lang))
     settle(page, "participant", "full")
     labels = page.locator("#public-list .theme-tag").all_text_contents()
@@ -453,7 +560,7 @@ def test_themes_and_statuses_are_named_not_only_coloured(server, events, open_pa
     assert all(text.strip() for text in page.locator("#theme-chips .chip").all_text_contents())
     # The live question says so in words, not only with its red border.
     assert page.locator("#public-list .question[data-live=true] .status-live").inner_text().strip()
-    desk = open_page(LAPTOP)
+    desk = first_visit(LAPTOP)  # the same tab: the participant page is done with
     desk.goto(url_for(server, events, "moderate", "full", lang))
     settle(desk, "moderate", "full")
     for card in desk.locator(".card").all():
@@ -464,9 +571,9 @@ def test_themes_and_statuses_are_named_not_only_coloured(server, events, open_pa
 
 
 @pytest.mark.parametrize("lang", ("en", "fr"))
-def test_console_has_no_wcag_violations(server, events, open_page, lang):
+def test_console_has_no_wcag_violations(server, events, first_visit, lang):
     """/admin: the sign-in page (empty and refused) and the event list, with its language switch."""
-    page = open_page(LAPTOP, bypass_csp=True)
+    page = first_visit(LAPTOP)
     page.goto(f"{server.url}/admin")
     if lang != "en":  # the language switch in the bar, remembered for the pages after signing in
         page.get_by_role("link", name={"fr": "Français", "es": "Español"}[lang]).click()
