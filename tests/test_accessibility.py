@@ -181,7 +181,9 @@ def first_visit(tests_tab, server):
         arrive_anew(tests_tab, server, viewport)
         return tests_tab
 
-    return _visit
+    yield _visit
+    # Closed with the test, as its own context was: no page of it stays connected into the next.
+    tests_tab.goto("about:blank")
 
 
 def shot(page, name: str) -> None:
@@ -432,6 +434,7 @@ def test_participant_by_keyboard_alone(server, first_visit, lang):
     page.keyboard.press("Enter")
     mine = page.locator("#mine-list .mine-item", has_text="Asked with the keyboard alone")
     expect(mine).to_be_visible()
+    expect(mine).to_have_attribute("data-status", "pending")  # sent: the server has it, not the outbox
     expect(page.locator("#ask-text")).to_have_value("")
 
 
