@@ -1,4 +1,6 @@
 """Events: codes, themes, the demo event, open/close and the active theme."""
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -100,3 +102,44 @@ def test_a_theme_may_carry_its_own_translations(session):
     with pytest.raises(DomainError):
         events.create_event(session, {"title": "T", "themes": [
             {"key": "ports", "label": "Ports", "translations": {"de": {"label": "Häfen"}}}]})
+
+
+def test_an_event_created_while_another_is_written_waits_its_turn(app, monkeypatch):
+    """Two organisers create events at once: the second waits for the first's write instead of
+    failing ("database is locked", a 503 from POST /api/events) because it read first."""
+    import threading
+
+    from qa.extensions import db
+
+    read_code = events._new_code
+    reading = threading.Event()
+
+    def slow_code(session):
+        code = read_code(session)
+        reading.set()  # the first creation has read: the second one writes now
+        time.sleep(0.3)
+        return code
+
+    made, failed = [], []
+
+    def create(title: str, patched: bool) -> None:
+        with app.app_context():
+            try:
+                if patched:
+                    made.append(events.create_event(db.session, {"title": title}).code)
+                else:
+                    assert reading.wait(5)
+                    made.append(events.create_event(db.session, {"title": title}, code="SECOND").code)
+            except Exception as exc:  # what the API would answer 503 for
+                failed.append(repr(exc))
+            finally:
+                db.session.close()
+
+    monkeypatch.setattr(events, "_new_code", slow_code)
+    threads = [threading.Thread(target=create, args=("First", True)),
+               threading.Thread(target=create, args=("Second", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert failed == [] and len(made) == 2, (made, failed)

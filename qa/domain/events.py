@@ -102,6 +102,9 @@ def _new_code(session: Session) -> str:
 
 def create_event(session: Session, payload: Any, code: str | None = None) -> Event:
     """Create an event from an API payload {title, themes?}; commits."""
+    # The write lock first: on SQLite a read (the code's uniqueness) then a write in one
+    # deferred transaction fails at once, not after the busy timeout, if another write lands between.
+    begin_write(session)
     event = build_event(session, payload, code)
     session.add(event)
     session.commit()
