@@ -419,10 +419,12 @@ class HeldSockets:
     While held, the page acts on a stale view; released, it gets everything in order,
     the broadcasts first and then the acks of what it did meanwhile: a real race.
     (The desk has two sockets: its own and its screen preview's, in an iframe.)
+    `only` narrows what is held (say, acks only), letting everything else through at once.
     """
 
-    def __init__(self):
+    def __init__(self, only=None):
         self.hold = False
+        self.only = only
         self.held: list = []  # (route, message), in arrival order
         self.routes: list = []
         self.upgraded: set[int] = set()
@@ -438,7 +440,7 @@ class HeldSockets:
             server.send(message)
 
         def down(message):
-            if self.hold or self.held:
+            if self.holds(message):
                 self.held.append((ws, message))
             else:
                 ws.send(message)
@@ -446,17 +448,26 @@ class HeldSockets:
         ws.on_message(up)
         server.on_message(down)
 
+    def holds(self, message) -> bool:
+        if self.only is not None:
+            return self.hold and self.only(str(message))
+        return self.hold or bool(self.held)
+
     def all_upgraded(self) -> bool:
         return bool(self.routes) and len(self.upgraded) == len(self.routes)
 
     def acks_held(self) -> int:
-        return sum(str(message).startswith("43") for _, message in self.held)  # Socket.IO ack packets
+        return sum(is_ack(message) for _, message in self.held)
 
     def release(self) -> None:
         while self.held:
             ws, message = self.held.pop(0)
             ws.send(message)
         self.hold = False
+
+
+def is_ack(message) -> bool:
+    return str(message).startswith("43")  # a Socket.IO ack packet
 
 
 def wait_until(page, predicate, what: str, timeout: float = WAIT_S) -> None:

@@ -7,6 +7,7 @@ questions are seeded through python-socketio clients. Screenshots land in tests/
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from playwright import sync_api  # noqa: E402
 from live_server import ROOT, LiveServer  # noqa: E402
 # python-socketio clients that seed questions, as the desk's tests make them (`clients` is a
 # fixture: it uses this module's `server`).
-from test_desk_browser import clients  # noqa: E402,F401
+from test_desk_browser import HeldSockets, clients, is_ack, wait_until  # noqa: E402,F401
 
 expect = sync_api.expect
 
@@ -234,6 +235,41 @@ def test_labels_and_star_filter_the_desk_and_stay_private(server, clients, conte
 
 
 # ---- Item 6: the participant's side ---------------------------------------------------------
+
+
+def test_a_label_typed_while_the_last_ones_ack_is_on_its_way_is_kept(server, clients, contexts, console):
+    """The update that shows a new label reaches the desk before the ack of the request that
+    added it: a moderator (or a test) can type the next label in between, and that ack must
+    not wipe it."""
+    ev = create_event(server, "Labels typed fast")
+    moderator = clients(ev["code"], "moderator", ev["moderator_token"])
+    text = "Will the single window cover phytosanitary certificates?"
+    moderator.call("question:moderate", {"id": clients(ev["code"]).ask(text)["id"], "action": "approve"})
+
+    desk = console.watch(contexts(viewport=DESK).new_page(), "moderator")
+    relay = HeldSockets(only=is_ack)
+    desk.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    desk.goto(ev["links"]["moderator"])
+    card = desk.locator("#queue-list > .card", has_text=text)
+    expect(card).to_be_visible()
+    wait_until(desk, relay.all_upgraded, "the desk's sockets to upgrade to WebSockets")
+
+    card.locator("[data-action=labels]").click()
+    editor = card.locator(".labels-form")
+    relay.hold = True
+    editor.locator("input").fill("for the Group")
+    editor.locator("input").press("Enter")
+    expect(editor.locator(".label-chip")).to_have_text(["for the Group×"])  # by the broadcast
+    editor.locator("input").fill("follow-up")
+    wait_until(desk, lambda: relay.acks_held() == 1, "the label's ack")
+    relay.release()
+    expect(card.locator(".labels-form .label-input")).to_have_value("follow-up")
+    desk.wait_for_timeout(200)  # the ack's handler has run by now: the text must still be there
+    expect(card.locator(".labels-form .label-input")).to_have_value("follow-up")
+    card.locator(".labels-form button[type=submit]").click()
+    expect(card.locator(".labels-form .label-chip")).to_have_text(["for the Group×", "follow-up×"])
+    expect(card.locator(".labels-form .label-input")).to_have_value("")
+    assert console.errors == []
 
 
 def test_participant_theme_choice_errors_in_view_draft_and_trailing_slash(server, clients, contexts, console):

@@ -128,10 +128,13 @@ export function labelsForm(q) {
     h('p', { class: 'field-error', role: 'alert', hidden: true }));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const label = input.value.replace(/\s+/g, ' ').trim();
+    const typed = input.value;
+    const label = typed.replace(/\s+/g, ' ').trim();
     if (!label) return;
     const current = labelsOf(questions.get(q.id) || q);
-    track(saveLabels(q.id, [...current, label], form).then((ok) => { if (ok) input.value = ''; }));
+    // The broadcast that shows the chip comes before this ack, so the next label may be
+    // typed already: clear only what was sent.
+    track(saveLabels(q.id, [...current, label], form).then((ok) => { if (ok && input.value === typed) input.value = ''; }));
   });
   done.addEventListener('click', () => stopForms());
   form.addEventListener('keydown', (e) => {
