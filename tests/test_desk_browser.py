@@ -582,3 +582,39 @@ def test_two_moderators_see_each_other_and_a_late_action_is_refused_visibly(
     shot(desk_a, "two-moderators-presence")
     # The refused actions are expected in the log of B's page only if it logs them; nothing else.
     assert console.errors == []
+
+
+def test_an_edit_opened_while_an_undo_is_acked_keeps_the_keyboard(server, clients, contexts, console):
+    """The broadcast that shows an undo comes before its ack: a moderator who opens an edit in
+    between must keep the focus in the form when the ack lands, or Ctrl+Enter goes to the card
+    (found by CI: tests/test_browser.py::test_keyboard_triage_edit_and_undo[threading])."""
+    ev = create_event(server, "Undo, then edit")
+    text = "Can customs rulings be shared across the region?"
+    clients(ev["code"]).ask(text)
+    desk = console.watch(contexts(viewport={"width": 1366, "height": 900}).new_page(), "moderator")
+    relay = HeldSockets(only=is_ack)
+    desk.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    desk.goto(ev["links"]["moderator"])
+    card = desk.locator("#incoming-list > .card", has_text=text)
+    expect(card).to_be_visible()
+    wait_until(desk, relay.all_upgraded, "the desk's sockets to upgrade to WebSockets")
+
+    card.locator(".card-text").click()
+    desk.keyboard.press("r")
+    expect(desk.locator("#rejected-count")).to_have_text("1")
+    expect(desk.locator("#toasts")).to_contain_text("Moved to Not published.")  # its ack is in: undo won't wait for it
+    relay.hold = True
+    desk.keyboard.press("z")
+    expect(card).to_be_visible()  # by the broadcast; the undo's ack is held
+    card.locator(".card-text").click()
+    desk.keyboard.press("e")
+    area = desk.locator("#incoming-list .edit-form textarea")
+    expect(area).to_be_focused()
+    wait_until(desk, lambda: relay.acks_held() >= 1, "the undo's ack")
+    relay.release()
+    expect(desk.locator("#toasts")).to_contain_text("Rejection undone.")
+    expect(area).to_be_focused()
+    area.press_sequentially(" Soon")
+    desk.keyboard.press("Control+Enter")
+    expect(desk.locator("#incoming-list .card-text")).to_have_text([text + " Soon"])
+    assert console.errors == []

@@ -248,6 +248,7 @@ async function undoLast() {
     toast(t('Nothing to undo.'));
     return;
   }
+  const selectedAtStart = state.selectedId;
   for (const step of inverseSteps(entry)) {
     let ok = true;
     if (step.kind === 'moderate') {
@@ -275,6 +276,10 @@ async function undoLast() {
       return;
     }
   }
-  if (entry.id !== undefined) select(entry.id, { focus: true });
+  // The broadcasts that show the undo come before its acks, so the moderator may have moved on
+  // meanwhile (picked a card, opened a form): the undone card takes the selection and the focus
+  // only if they have not, else the keys typed next would go to the card.
+  const typing = document.activeElement && document.activeElement.closest('form, input, textarea, select');
+  if (entry.id !== undefined && state.selectedId === selectedAtStart && !typing) select(entry.id, { focus: true });
   toast((SAID[entry.label] && SAID[entry.label][1]) || t('Undone.'));
 }
