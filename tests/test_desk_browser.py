@@ -584,13 +584,14 @@ def test_two_moderators_see_each_other_and_a_late_action_is_refused_visibly(
     assert console.errors == []
 
 
-def test_an_edit_opened_while_an_undo_is_acked_keeps_the_keyboard(server, clients, contexts, console):
-    """The broadcast that shows an undo comes before its ack: a moderator who opens an edit in
-    between must keep the focus in the form when the ack lands, or Ctrl+Enter goes to the card
-    (found by CI: tests/test_browser.py::test_keyboard_triage_edit_and_undo[threading])."""
+def test_an_edit_opened_while_an_undo_or_action_is_acked_keeps_the_keyboard(server, clients, contexts, console):
+    """The broadcast that shows an undo or an action comes before its ack: a moderator who opens
+    an edit in between must keep the focus in the form when the ack lands, or Ctrl+Enter goes to
+    a card (found by CI: tests/test_browser.py::test_keyboard_triage_edit_and_undo[threading])."""
     ev = create_event(server, "Undo, then edit")
     text = "Can customs rulings be shared across the region?"
-    clients(ev["code"]).ask(text)
+    asker = clients(ev["code"])
+    asker.ask(text)
     desk = console.watch(contexts(viewport={"width": 1366, "height": 900}).new_page(), "moderator")
     relay = HeldSockets(only=is_ack)
     desk.route_web_socket(re.compile(r"/socket\.io/"), relay)
@@ -617,4 +618,22 @@ def test_an_edit_opened_while_an_undo_is_acked_keeps_the_keyboard(server, client
     area.press_sequentially(" Soon")
     desk.keyboard.press("Control+Enter")
     expect(desk.locator("#incoming-list .card-text")).to_have_text([text + " Soon"])
+
+    # An approval: its end would select the approved card's neighbour, not the card being edited.
+    others = [asker.ask(t)["text"] for t in ("Who certifies e-invoices?", "Are de minimis thresholds rising?")]
+    expect(desk.locator("#incoming-list > .card")).to_have_count(3)  # newest first
+    desk.locator("#incoming-list > .card", has_text=others[1]).locator(".card-text").click()
+    relay.hold = True
+    desk.keyboard.press("a")
+    expect(desk.locator("#queue-list > .card", has_text=others[1])).to_be_visible()  # by the broadcast
+    card.locator(".card-text").click()
+    desk.keyboard.press("e")
+    expect(area).to_be_focused()
+    wait_until(desk, lambda: relay.acks_held() >= 1, "the approval's ack")
+    relay.release()
+    expect(desk.locator("#toasts")).to_contain_text("Approved.")
+    expect(area).to_be_focused()
+    area.press_sequentially(" Now")
+    desk.keyboard.press("Control+Enter")
+    expect(card.locator(".card-text")).to_have_text(text + " Soon Now")
     assert console.errors == []

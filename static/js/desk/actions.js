@@ -66,9 +66,18 @@ export function act(id, action) {
   return track(actNow(id, action));
 }
 
+/** Whether the moderator moved on while a request was out (picked another card, or is typing in a
+ * form): the broadcasts that show an action come before its ack, so there is time to. The end of
+ * the action must then leave the selection and the focus where the moderator put them. */
+function movedOn(selectedAtStart) {
+  const typing = document.activeElement && document.activeElement.closest('form, input, textarea, select');
+  return state.selectedId !== selectedAtStart || Boolean(typing);
+}
+
 async function actNow(id, action) {
   const q = questions.get(id);
   if (!q || busy.has(id)) return;
+  const selectedAtStart = state.selectedId;
   const before = { status: q.status, live: Boolean(q.live) };
   const entry = { kind: 'moderate', id, action, before, label: action };
   if (action === 'live') entry.previousLive = liveId();
@@ -87,8 +96,10 @@ async function actNow(id, action) {
   if (undoStack.length > 50) undoStack.shift();
   // Acting moved the card to another list: carry on with its old neighbour.
   const moved = cards.get(id);
-  if (next !== null && list && !(moved && moved.parentElement === list)) select(next, { focus: true });
-  else if (moved && state.selectedId === id) moved.focus({ preventScroll: true });
+  if (!movedOn(selectedAtStart)) {
+    if (next !== null && list && !(moved && moved.parentElement === list)) select(next, { focus: true });
+    else if (moved && state.selectedId === id) moved.focus({ preventScroll: true });
+  }
   toast((SAID[action] && SAID[action][0]) || t('Done.'), { actionLabel: t('Undo (z)'), onAction: undo, timeout: 3500 });
 }
 
@@ -276,10 +287,7 @@ async function undoLast() {
       return;
     }
   }
-  // The broadcasts that show the undo come before its acks, so the moderator may have moved on
-  // meanwhile (picked a card, opened a form): the undone card takes the selection and the focus
-  // only if they have not, else the keys typed next would go to the card.
-  const typing = document.activeElement && document.activeElement.closest('form, input, textarea, select');
-  if (entry.id !== undefined && state.selectedId === selectedAtStart && !typing) select(entry.id, { focus: true });
+  // Else the keys typed next in a form opened meanwhile would go to the card.
+  if (entry.id !== undefined && !movedOn(selectedAtStart)) select(entry.id, { focus: true });
   toast((SAID[entry.label] && SAID[entry.label][1]) || t('Undone.'));
 }
