@@ -11,7 +11,7 @@ from conftest import make_env
 from live_server import free_port
 from qa import create_app
 from qa.extensions import db
-from qa.web import metrics
+from qa.web import broadcast, metrics
 
 
 def parse_metrics(text: str) -> dict[tuple, float]:
@@ -184,6 +184,9 @@ def test_each_app_counts_apart(client, connect, tmp_path):
     first = scrape(client)
     assert value(first, "qa_socket_acks_total", event="question:submit", result="ok") >= 1
     p.disconnect()
+    # Building a second app disposes the first one's engine: a `question:new` flush still reading
+    # from it would check its connection into a pool nobody closes (a ResourceWarning later).
+    assert broadcast.settle()
     other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"),
                         "QA_ENV": make_env(f"sqlite:///{tmp_path / 'other.sqlite3'}")})
     try:
