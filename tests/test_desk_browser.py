@@ -466,6 +466,13 @@ class HeldSockets:
         self.hold = False
 
 
+def relay_sockets(page, only=None) -> HeldSockets:
+    """Route `page`'s Socket.IO WebSockets through a HeldSockets; call before the page loads."""
+    relay = HeldSockets(only=only)
+    page.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    return relay
+
+
 def is_ack(message) -> bool:
     return str(message).startswith("43")  # a Socket.IO ack packet
 
@@ -487,8 +494,7 @@ def test_two_moderators_see_each_other_and_a_late_action_is_refused_visibly(
     desk_a = console.watch(contexts(viewport={"width": 1366, "height": 900}).new_page(), "moderator-A")
     ctx_b = contexts(viewport={"width": 1366, "height": 900})
     desk_b = console.watch(ctx_b.new_page(), "moderator-B")
-    relay = HeldSockets()
-    desk_b.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    relay = relay_sockets(desk_b)
 
     desk_a.goto(ev["links"]["moderator"])
     desk_b.goto(ev["links"]["moderator"])
@@ -593,8 +599,7 @@ def test_an_edit_opened_while_an_undo_or_action_is_acked_keeps_the_keyboard(serv
     asker = clients(ev["code"])
     asker.ask(text)
     desk = console.watch(contexts(viewport={"width": 1366, "height": 900}).new_page(), "moderator")
-    relay = HeldSockets(only=is_ack)
-    desk.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    relay = relay_sockets(desk, only=is_ack)
     desk.goto(ev["links"]["moderator"])
     card = desk.locator("#incoming-list > .card", has_text=text)
     expect(card).to_be_visible()
@@ -607,16 +612,20 @@ def test_an_edit_opened_while_an_undo_or_action_is_acked_keeps_the_keyboard(serv
     relay.hold = True
     desk.keyboard.press("z")
     expect(card).to_be_visible()  # by the broadcast; the undo's ack is held
-    card.locator(".card-text").click()
-    desk.keyboard.press("e")
     area = desk.locator("#incoming-list .edit-form textarea")
-    expect(area).to_be_focused()
-    wait_until(desk, lambda: relay.acks_held() >= 1, "the undo's ack")
-    relay.release()
-    expect(desk.locator("#toasts")).to_contain_text("Rejection undone.")
-    expect(area).to_be_focused()
-    area.press_sequentially(" Soon")
-    desk.keyboard.press("Control+Enter")
+
+    def edit_while_the_ack_is_held(what: str, toast: str, added: str) -> None:
+        card.locator(".card-text").click()
+        desk.keyboard.press("e")
+        expect(area).to_be_focused()
+        wait_until(desk, lambda: relay.acks_held() >= 1, what)
+        relay.release()
+        expect(desk.locator("#toasts")).to_contain_text(toast)
+        expect(area).to_be_focused()
+        area.press_sequentially(added)
+        desk.keyboard.press("Control+Enter")
+
+    edit_while_the_ack_is_held("the undo's ack", "Rejection undone.", " Soon")
     expect(desk.locator("#incoming-list .card-text")).to_have_text([text + " Soon"])
 
     # An approval: its end would select the approved card's neighbour, not the card being edited.
@@ -626,14 +635,6 @@ def test_an_edit_opened_while_an_undo_or_action_is_acked_keeps_the_keyboard(serv
     relay.hold = True
     desk.keyboard.press("a")
     expect(desk.locator("#queue-list > .card", has_text=others[1])).to_be_visible()  # by the broadcast
-    card.locator(".card-text").click()
-    desk.keyboard.press("e")
-    expect(area).to_be_focused()
-    wait_until(desk, lambda: relay.acks_held() >= 1, "the approval's ack")
-    relay.release()
-    expect(desk.locator("#toasts")).to_contain_text("Approved.")
-    expect(area).to_be_focused()
-    area.press_sequentially(" Now")
-    desk.keyboard.press("Control+Enter")
+    edit_while_the_ack_is_held("the approval's ack", "Approved.", " Now")
     expect(card.locator(".card-text")).to_have_text(text + " Soon Now")
     assert console.errors == []

@@ -7,7 +7,6 @@ questions are seeded through python-socketio clients. Screenshots land in tests/
 """
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from playwright import sync_api  # noqa: E402
 from live_server import ROOT, LiveServer  # noqa: E402
 # python-socketio clients that seed questions, as the desk's tests make them (`clients` is a
 # fixture: it uses this module's `server`).
-from test_desk_browser import HeldSockets, clients, is_ack, wait_until  # noqa: E402,F401
+from test_desk_browser import clients, is_ack, relay_sockets, wait_until  # noqa: E402,F401
 
 expect = sync_api.expect
 
@@ -247,8 +246,7 @@ def test_a_label_typed_while_the_last_ones_ack_is_on_its_way_is_kept(server, cli
     moderator.call("question:moderate", {"id": clients(ev["code"]).ask(text)["id"], "action": "approve"})
 
     desk = console.watch(contexts(viewport=DESK).new_page(), "moderator")
-    relay = HeldSockets(only=is_ack)
-    desk.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    relay = relay_sockets(desk, only=is_ack)
     desk.goto(ev["links"]["moderator"])
     card = desk.locator("#queue-list > .card", has_text=text)
     expect(card).to_be_visible()
