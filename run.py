@@ -196,8 +196,11 @@ def serve(app, host: str, port: int, mode: str, sock=None) -> None:
     elif mode == "gevent":
         from gevent import pywsgi
 
-        # simple-websocket provides WebSocket, as under socketio.run().
-        pywsgi.WSGIServer(sock, app, log=None).serve_forever()
+        from qa.web.websocket import gevent_request_handler
+
+        # simple-websocket provides WebSocket, as under socketio.run(); the handler hangs up
+        # after a WebSocket instead of reading its frames as HTTP.
+        pywsgi.WSGIServer(sock, app, log=None, handler_class=gevent_request_handler()).serve_forever()
     else:
         from werkzeug.serving import make_server
 

@@ -59,6 +59,13 @@ class LiveServer:
         self.stop()
         raise RuntimeError(f"server did not answer within {timeout}s:\n{self.output}")
 
+    def log(self) -> str:
+        """What the server has written so far, while it runs (pread: the file's offset is the child's too)."""
+        if self._log is None:
+            return self.output
+        fd = self._log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
     def _collect(self) -> None:
         if self._log is not None:
             self._log.seek(0)

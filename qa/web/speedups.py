@@ -18,7 +18,7 @@ measured in docs/benchmarks.md; each keeps a line or two of why here.
   start-up objects, and young generations collected in a pause of the traffic.
 
 Not here, because they are not optional: qa/web/inbound.py (what a client may send) and
-qa/web/websocket.py (the threading mode's WebSocket); run.py's listener (one per port).
+qa/web/websocket.py (the threading and gevent modes' WebSocket); run.py's listener (one per port).
 """
 from __future__ import annotations
 

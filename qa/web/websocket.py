@@ -1,4 +1,4 @@
-"""The threading mode's WebSocket transport, made to end cleanly.
+"""The WebSocket transport of the threading and gevent modes, made to end cleanly.
 
 In threading mode (Werkzeug's server) python-engineio serves a WebSocket through
 simple-websocket, and Chrome dropped about one such connection in five that was
@@ -13,6 +13,11 @@ refused or closed while packets were going out, with "Invalid frame header" or
   upgrade's probe answer), each encoding with wsproto and writing with no lock, so a
   close and a packet could cross. Here each frame is encoded and written under one
   lock, and nothing is sent after the close.
+
+gevent mode (gevent's pywsgi, WebSocket through simple-websocket too) had the first cause:
+pywsgi kept the connection for a next request, read the client's close frame as one ("Invalid
+HTTP method: '\\x88\\x82…'" in the log), and the client waited seconds for the TCP connection
+to end. gevent_request_handler() gives run.py a handler that hangs up instead.
 
 eventlet has a WebSocket server of its own and is not concerned.
 """
@@ -96,6 +101,30 @@ class RequestHandler(WSGIRequestHandler):
         finally:
             if self.headers.get("Upgrade", "").lower() == "websocket":
                 self.close_connection = True
+
+
+def gevent_request_handler() -> type:
+    """gevent's pywsgi request handler, which lets a connection go once it carried a WebSocket.
+
+    Made on demand: importing gevent.pywsgi is for gevent mode only.
+    """
+    from gevent import pywsgi
+
+    class GeventRequestHandler(pywsgi.WSGIHandler):
+        def handle_one_response(self) -> None:
+            try:
+                super().handle_one_response()
+            finally:
+                if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                    self.close_connection = True
+                    try:
+                        # simple-websocket holds a duplicate of the socket: closing ours alone
+                        # would not end the TCP connection.
+                        self.socket.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass  # the peer is gone already
+
+    return GeventRequestHandler
 
 
 def install(eio_server) -> None:
