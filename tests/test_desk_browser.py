@@ -590,8 +590,8 @@ def test_two_moderators_see_each_other_and_a_late_action_is_refused_visibly(
     assert console.errors == []
 
 
-def test_an_edit_opened_while_an_undo_or_action_is_acked_keeps_the_keyboard(server, clients, contexts, console):
-    """The broadcast that shows an undo or an action comes before its ack: a moderator who opens
+def test_an_edit_opened_while_an_undo_action_or_merge_is_acked_keeps_the_keyboard(server, clients, contexts, console):
+    """The broadcast that shows an undo, an action or a merge comes before its ack: a moderator who opens
     an edit in between must keep the focus in the form when the ack lands, or Ctrl+Enter goes to
     a card (found by CI: tests/test_browser.py::test_keyboard_triage_edit_and_undo[threading])."""
     ev = create_event(server, "Undo, then edit")
@@ -637,4 +637,20 @@ def test_an_edit_opened_while_an_undo_or_action_is_acked_keeps_the_keyboard(serv
     expect(desk.locator("#queue-list > .card", has_text=others[1])).to_be_visible()  # by the broadcast
     edit_while_the_ack_is_held("the approval's ack", "Approved.", " Now")
     expect(card.locator(".card-text")).to_have_text(text + " Soon Now")
+
+    # A merge: its end would select the merged card's neighbour in Incoming.
+    second = clients(ev["code"])  # the first asker has used its burst of questions
+    older = second.ask("How can women-led small businesses get export credit insurance?")["text"]
+    newer = second.ask("How do women-led small businesses get export credit insurance cheaply?")["text"]
+    def incoming(text: str):  # by its own text: a similar card's hint holds the other's too
+        return desk.locator("#incoming-list > .card").filter(has=desk.locator(".card-text", has_text=text))
+
+    merge = incoming(newer).locator(".similar button")
+    expect(merge).to_have_text(["Merge"])
+    relay.hold = True
+    merge.click()
+    expect(incoming(newer)).to_have_count(0)  # by the broadcast
+    edit_while_the_ack_is_held("the merge's ack", "Merged into", " Later")
+    expect(card.locator(".card-text")).to_have_text(text + " Soon Now Later")
+    expect(incoming(older)).to_be_visible()
     assert console.errors == []

@@ -105,6 +105,7 @@ async function actNow(id, action) {
 
 export async function mergeInto(id, into) {
   if (busy.has(id)) return;
+  const selectedAtStart = state.selectedId;
   const card = cards.get(id);
   const list = card && card.parentElement;
   const next = list ? neighbourIn(list, id) : null;
@@ -121,7 +122,7 @@ export async function mergeInto(id, into) {
     toastError(ack.error.message);
     return;
   }
-  if (next !== null) select(next, { focus: true });
+  if (next !== null && !movedOn(selectedAtStart)) select(next, { focus: true });
   toast(t('Merged into %(question)s; its votes moved there.', { question: describe(into) }));
 }
 
