@@ -642,6 +642,7 @@ def test_an_edit_opened_while_an_undo_action_or_merge_is_acked_keeps_the_keyboar
     second = clients(ev["code"])  # the first asker has used its burst of questions
     older = second.ask("How can women-led small businesses get export credit insurance?")["text"]
     newer = second.ask("How do women-led small businesses get export credit insurance cheaply?")["text"]
+
     def incoming(text: str):  # by its own text: a similar card's hint holds the other's too
         return desk.locator("#incoming-list > .card").filter(has=desk.locator(".card-text", has_text=text))
 

@@ -79,10 +79,16 @@ class ThreadingWebSocket(SimpleWebSocketWSGI):
             self.close()
         except Exception:
             pass  # closed under us meanwhile: shutting down is all that is left
-        try:
-            self.ws.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # the peer is gone already
+        end_tcp(self.ws.sock)
+
+
+def end_tcp(sock: socket.socket) -> None:
+    """End a TCP connection now, whatever else holds its descriptor (simple-websocket keeps a
+    duplicate under gevent, so a close alone would leave the connection open)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # the peer is gone already
 
 
 class RequestHandler(WSGIRequestHandler):
@@ -117,12 +123,7 @@ def gevent_request_handler() -> type:
             finally:
                 if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                     self.close_connection = True
-                    try:
-                        # simple-websocket holds a duplicate of the socket: closing ours alone
-                        # would not end the TCP connection.
-                        self.socket.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass  # the peer is gone already
+                    end_tcp(self.socket)
 
     return GeventRequestHandler
 
