@@ -23,9 +23,10 @@ eventlet has a WebSocket server of its own and is not concerned.
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 import simple_websocket
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
@@ -91,6 +92,19 @@ def end_tcp(sock: socket.socket) -> None:
         pass  # the peer is gone already
 
 
+@contextlib.contextmanager
+def _let_go_if_upgraded(handler, upgrade: str, sock: socket.socket | None = None) -> Iterator[None]:
+    """Once a request that upgraded to a WebSocket is done, its HTTP server handler must not
+    keep the connection for a next request (and under gevent, `sock` is shut down too)."""
+    try:
+        yield
+    finally:
+        if upgrade.lower() == "websocket":
+            handler.close_connection = True
+            if sock is not None:
+                end_tcp(sock)
+
+
 class RequestHandler(WSGIRequestHandler):
     """Werkzeug's request handler, which lets a connection go once it carried a WebSocket.
 
@@ -102,11 +116,8 @@ class RequestHandler(WSGIRequestHandler):
     """
 
     def run_wsgi(self) -> None:
-        try:
+        with _let_go_if_upgraded(self, self.headers.get("Upgrade", "")):
             super().run_wsgi()
-        finally:
-            if self.headers.get("Upgrade", "").lower() == "websocket":
-                self.close_connection = True
 
 
 def gevent_request_handler() -> type:
@@ -118,12 +129,8 @@ def gevent_request_handler() -> type:
 
     class GeventRequestHandler(pywsgi.WSGIHandler):
         def handle_one_response(self) -> None:
-            try:
+            with _let_go_if_upgraded(self, self.environ.get("HTTP_UPGRADE", ""), self.socket):
                 super().handle_one_response()
-            finally:
-                if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
-                    self.close_connection = True
-                    end_tcp(self.socket)
 
     return GeventRequestHandler
 
