@@ -77,7 +77,7 @@ def upgrade_schema(app: Flask) -> None:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     try:
-        schema.upgrade(db.engine)
+        schema.upgrade(db.engine_of(app))
     except (OperationalError, InterfaceError) as exc:
         shown = f"QA_DATABASE_URL={redact(app.config['DATABASE_URL'])!r}"
         raise StartupError(f"cannot use the database {shown}: {_first_line(exc.orig or exc)}") from None

@@ -109,10 +109,10 @@ def make_env(database_url: str, **extra: str) -> dict[str, str]:
 def app(database_url, tmp_path):
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
                       "QA_ENV": make_env(database_url), "ORDER_INTERVAL": ORDER_INTERVAL})
-    schema.upgrade(db.engine)
+    schema.upgrade(db.engine_of(app))
     yield app
     assert broadcast.settle(), "a broadcast flush was still running 5 s after the test"
-    db.engine.dispose()
+    db.engine_of(app).dispose()
 
 
 @pytest.fixture

@@ -81,5 +81,4 @@ def test_a_new_app_starts_with_no_presence_cache_or_pace_left_by_the_last(app, e
         assert not event_cache._events
         assert broadcast.orders.interval == broadcast.ORDER_INTERVAL  # this app set none
     finally:
-        with other.app_context():
-            db.engine.dispose()
+        db.engine_of(other).dispose()

@@ -21,7 +21,8 @@ def make_app(tmp_path):
         return app
 
     yield _make
-    db.engine.dispose()
+    for app in made:
+        db.engine_of(app).dispose()
 
 
 def closed_port() -> int:
@@ -81,4 +82,4 @@ def test_health_check_returns_its_connection(make_app, postgres_url):
     client = app.test_client()
     for _ in range(5):  # with a leak, the second check would wait for the pool and fail
         assert client.get("/healthz").status_code == 200
-    assert db.engine.pool.checkedout() == 0
+    assert db.engine_of(app).pool.checkedout() == 0

@@ -169,7 +169,7 @@ def test_metrics_without_a_database(tmp_path):
     try:
         samples = scrape(app.test_client())
     finally:
-        db.engine.dispose()
+        db.engine_of(app).dispose()
     assert value(samples, "qa_database_up") == 0
     assert not any(name == "qa_questions" for name, _ in samples)
     assert value(samples, "qa_db_pool_checked_out") == 0
@@ -184,15 +184,12 @@ def test_each_app_counts_apart(client, connect, tmp_path):
     first = scrape(client)
     assert value(first, "qa_socket_acks_total", event="question:submit", result="ok") >= 1
     p.disconnect()
-    # Building a second app disposes the first one's engine: a `question:new` flush still reading
-    # from it would check its connection into a pool nobody closes (a ResourceWarning later).
-    assert broadcast.settle()
     other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"),
                         "QA_ENV": make_env(f"sqlite:///{tmp_path / 'other.sqlite3'}")})
     try:
         fresh = scrape(other.test_client())
     finally:
-        db.engine.dispose()
+        db.engine_of(other).dispose()
     assert value(fresh, "qa_socket_acks_total", event="question:submit", result="ok") == 0
     assert ("qa_socket_acks_total", (("event", "question:submit"), ("result", "ok"))) in fresh
     assert value(fresh, "qa_socket_disconnects_total", reason="client disconnect") == 0

@@ -63,7 +63,7 @@ def socket_server(tmp_path):
                    QA_ALLOWED_ORIGINS="https://slides.example, https://two.example/")
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "QA_ENV": env})
     yield app.test_client()
-    db.engine.dispose()
+    db.engine_of(app).dispose()
 
 
 def handshake(client, **headers: str):

@@ -103,4 +103,4 @@ def test_every_setting_reaches_the_app_config_under_its_name(tmp_path):
             app.config["SECRET_KEY"]) == (7, False, 1, "k")
     from qa.extensions import db
 
-    db.engine.dispose()
+    db.engine_of(app).dispose()

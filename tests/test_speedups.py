@@ -27,12 +27,12 @@ def app(database_url, tmp_path):
     """These tests are of the speedups themselves: on, whatever QA_SPEEDUPS says for the suite."""
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
                       "QA_ENV": make_env(database_url, QA_SPEEDUPS="on")})
-    schema.upgrade(db.engine)
+    schema.upgrade(db.engine_of(app))
     yield app
     from qa.web import broadcast
 
     assert broadcast.settle(), "a broadcast flush was still running 5 s after the test"
-    db.engine.dispose()
+    db.engine_of(app).dispose()
 
 
 # --- packets -------------------------------------------------------------------------------
@@ -356,9 +356,9 @@ def test_young_objects_are_collected_when_no_event_was_handled(young, expected):
 def stock_app(tmp_path):
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
                       "QA_ENV": make_env(f"sqlite:///{tmp_path / 'qa.sqlite3'}", QA_SPEEDUPS="off")})
-    schema.upgrade(db.engine)
+    schema.upgrade(db.engine_of(app))
     yield app
-    db.engine.dispose()
+    db.engine_of(app).dispose()
 
 
 def test_with_the_switch_off_the_libraries_run_as_shipped(stock_app, matches):

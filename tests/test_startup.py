@@ -9,15 +9,19 @@ from qa.extensions import db
 from qa.startup import StartupError, check_message_queue, check_secrets, upgrade_schema
 
 
-def app_with(tmp_path, testing=False, **env):
-    return create_app({"TESTING": testing, "INSTANCE_PATH": str(tmp_path / "instance"),
-                       "QA_ENV": make_env(f"sqlite:///{tmp_path / 'qa.sqlite3'}", **env)})
-
-
 @pytest.fixture
-def dispose():
-    yield
-    db.engine.dispose()
+def app_with(tmp_path):
+    """app_with(testing=False, **env) -> an app on a SQLite file; each one's engine closed after."""
+    made = []
+
+    def _make(testing=False, **env):
+        made.append(create_app({"TESTING": testing, "INSTANCE_PATH": str(tmp_path / "instance"),
+                                "QA_ENV": make_env(f"sqlite:///{tmp_path / 'qa.sqlite3'}", **env)}))
+        return made[-1]
+
+    yield _make
+    for app in made:
+        db.engine_of(app).dispose()
 
 
 @pytest.mark.parametrize("env, named", [
@@ -25,17 +29,17 @@ def dispose():
     ({"QA_ADMIN_TOKEN": "change-me-please"}, "QA_ADMIN_TOKEN still holds"),
     ({"QA_SECRET_KEY": "CHANGE-ME", "QA_ADMIN_TOKEN": "CHANGE-ME"}, "QA_SECRET_KEY and QA_ADMIN_TOKEN still hold"),
 ])
-def test_placeholder_secrets_are_refused(tmp_path, dispose, env, named):
-    app = app_with(tmp_path, **env)
+def test_placeholder_secrets_are_refused(app_with, env, named):
+    app = app_with(**env)
     with pytest.raises(StartupError, match=named) as refused:
         check_secrets(app)
     assert "\n" not in str(refused.value) and "--debug" in str(refused.value)
     check_secrets(app, allow_placeholders=True)  # --debug
 
 
-def test_placeholder_secrets_pass_in_tests_and_real_ones_always(tmp_path, dispose):
-    check_secrets(app_with(tmp_path, testing=True, QA_SECRET_KEY="CHANGE-ME"))
-    check_secrets(app_with(tmp_path, QA_SECRET_KEY="x" * 43, QA_ADMIN_TOKEN="y" * 43))
+def test_placeholder_secrets_pass_in_tests_and_real_ones_always(app_with):
+    check_secrets(app_with(testing=True, QA_SECRET_KEY="CHANGE-ME"))
+    check_secrets(app_with(QA_SECRET_KEY="x" * 43, QA_ADMIN_TOKEN="y" * 43))
 
 
 def test_no_message_queue_is_not_checked():
@@ -52,8 +56,8 @@ def test_a_redis_on_a_closed_port_is_one_line_without_its_password():
     assert "hunter2" not in message and "\n" not in message
 
 
-def test_a_database_file_that_cannot_be_opened_is_one_line(tmp_path, dispose):
-    app = app_with(tmp_path)
+def test_a_database_file_that_cannot_be_opened_is_one_line(app_with):
+    app = app_with()
     app.config["DATABASE_URL"] = "sqlite:////nonexistent-dir/qa.sqlite3"
     db.init_app(app)  # the engine of that URL
     with pytest.raises(StartupError, match="cannot use the database QA_DATABASE_URL='sqlite:////nonexistent-dir"):

@@ -349,7 +349,7 @@ def test_many_socket_events_return_every_connection(postgres_url, tmp_path):
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "ORDER_INTERVAL": ORDER_INTERVAL,
                       "QA_ENV": make_env(postgres_url, QA_DB_POOL_SIZE="2", QA_DB_MAX_OVERFLOW="0")})
     try:
-        schema.upgrade(db.engine)
+        schema.upgrade(db.engine_of(app))
         flask_client = app.test_client()
         r = flask_client.post("/api/events", json={"title": "Long"},
                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
@@ -380,14 +380,14 @@ def test_many_socket_events_return_every_connection(postgres_url, tmp_path):
         # Vote and order broadcasts go out from background tasks, batched, each with a connection.
         assert broadcast.settle(), "a broadcast flush was still running 5 s after the last event"
         deadline = time.monotonic() + 5
-        while db.engine.pool.checkedout() and time.monotonic() < deadline:
+        while db.engine_of(app).pool.checkedout() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert db.engine.pool.checkedout() == 0
+        assert db.engine_of(app).pool.checkedout() == 0
         p.disconnect()
         m.disconnect()
     finally:
         broadcast.settle()
-        db.engine.dispose()
+        db.engine_of(app).dispose()
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
