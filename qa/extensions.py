@@ -25,8 +25,9 @@ class Database:
     """
 
     def init_app(self, app: Flask) -> None:
-        if "qa_db" in app.extensions:  # bound again to another URL: the old pool is this app's to close
-            app.extensions["qa_db"].engine.dispose()
+        old: _Bound | None = app.extensions.get("qa_db")
+        if old is not None:  # bound again to another URL: the old pool is this app's to close
+            old.engine.dispose()
         engine = make_engine(
             app.config["DATABASE_URL"],
             pool_size=app.config.get("DB_POOL_SIZE", 10),
@@ -34,9 +35,10 @@ class Database:
             busy_timeout_ms=app.config.get("DB_BUSY_TIMEOUT_MS", 5000),
         )
         app.extensions["qa_db"] = _Bound(engine, make_session_factory(engine))
-        # Flask-SocketIO runs every event in its own app context, so this
-        # returns the connection to the pool after each event, not just requests.
-        app.teardown_appcontext(self._close)
+        if old is None:
+            # Flask-SocketIO runs every event in its own app context, so this
+            # returns the connection to the pool after each event, not just requests.
+            app.teardown_appcontext(self._close)
 
     @staticmethod
     def engine_of(app: Flask) -> Engine:

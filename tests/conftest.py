@@ -116,6 +116,22 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
+def make_app(tmp_path):
+    """make_app(database_url, testing=True, **env) -> an app on that database, no migrations run;
+    each one's engine is closed after the test (engines are per app, nobody else closes them)."""
+    made = []
+
+    def _make(database_url: str, testing: bool = True, **extra: str):
+        made.append(create_app({"TESTING": testing, "INSTANCE_PATH": str(tmp_path / "instance"),
+                                "QA_ENV": make_env(database_url, **extra)}))
+        return made[-1]
+
+    yield _make
+    for app in made:
+        db.engine_of(app).dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -3,26 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_env
 from live_server import free_port
-from qa import create_app
 from qa.extensions import db
-
-
-@pytest.fixture
-def make_app(tmp_path):
-    """make_app(database_url, **env) -> an app on that database, no migrations run."""
-    made = []
-
-    def _make(database_url: str, **extra: str):
-        app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                          "QA_ENV": make_env(database_url, **extra)})
-        made.append(app)
-        return app
-
-    yield _make
-    for app in made:
-        db.engine_of(app).dispose()
 
 
 def closed_port() -> int:

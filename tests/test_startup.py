@@ -2,26 +2,15 @@
 through a real `python run.py`)."""
 import pytest
 
-from conftest import make_env
 from live_server import free_port
-from qa import create_app
 from qa.extensions import db
 from qa.startup import StartupError, check_message_queue, check_secrets, upgrade_schema
 
 
 @pytest.fixture
-def app_with(tmp_path):
-    """app_with(testing=False, **env) -> an app on a SQLite file; each one's engine closed after."""
-    made = []
-
-    def _make(testing=False, **env):
-        made.append(create_app({"TESTING": testing, "INSTANCE_PATH": str(tmp_path / "instance"),
-                                "QA_ENV": make_env(f"sqlite:///{tmp_path / 'qa.sqlite3'}", **env)}))
-        return made[-1]
-
-    yield _make
-    for app in made:
-        db.engine_of(app).dispose()
+def app_with(make_app, tmp_path):
+    """app_with(testing=False, **env) -> an app on a SQLite file, as a server outside tests is."""
+    return lambda testing=False, **env: make_app(f"sqlite:///{tmp_path / 'qa.sqlite3'}", testing, **env)
 
 
 @pytest.mark.parametrize("env, named", [
