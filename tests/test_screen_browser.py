@@ -234,9 +234,10 @@ MEASURE_LIVE = """(text) => {
 }"""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def stage_room():
-    """A live server whose questions are all approved, to put on air one after another."""
+    """A live server whose questions are all approved, to put on air one after another; one per
+    test, so that a language's run starts with nothing on air whatever the one before left."""
     with approved_questions("f", [(name, "finance", text) for name, text in ON_AIR], QA_RATE_LIMITS="off") as room:
         yield room
 

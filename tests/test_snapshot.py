@@ -1,6 +1,7 @@
 """The shared public list joins are sent: same content as the full per-join view, and never stale."""
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from qa.domain import events, moderation, questions, snapshot
 from qa.models import Question
@@ -103,3 +104,45 @@ def test_joins_check_for_changes_made_elsewhere_at_most_every_interval(session, 
     assert cache.get(session, ev.id) is first  # not checked yet: within the interval
     clock[0] += 0.25
     assert cache.get(session, ev.id)[0][1]["votes"] == 1 and len(checks) == 2
+
+
+def _change_elsewhere(session, cache, ev, q, votes):
+    """What a moderator's request does in another thread: commit a change, then invalidate."""
+    with Session(session.get_bind()) as other:
+        other.execute(update(Question).where(Question.id == q.id).values(votes=votes))
+        other.commit()
+    cache.invalidate(ev.id)
+
+
+def test_a_list_read_while_it_changed_is_not_kept(session, ev, monkeypatch):
+    """A join built the list from the database as it was, a change was committed and invalidated
+    before the join stored it: stored, it was sent as current to every join for the next
+    check_every (a screen joining as a question went live showed it as "next up")."""
+    q = ask(session, ev, "p", "a")
+    act(session, ev, q, "approve")
+    cache = PublicList(ttl=3600, check_every=3600, clock=lambda: 1000.0)
+    real = snapshot.public_entries
+
+    def read_then_changed(s, event_id):
+        entries = real(s, event_id)
+        monkeypatch.setattr(snapshot, "public_entries", real)
+        _change_elsewhere(session, cache, ev, q, 7)
+        return entries
+
+    monkeypatch.setattr(snapshot, "public_entries", read_then_changed)
+    assert cache.get(session, ev.id)[0][1]["votes"] == 0  # this join's read came first
+    assert cache.get(session, ev.id)[0][1]["votes"] == 7
+
+
+def test_a_list_is_read_after_the_invalidation_that_asked_for_it(session, ev):
+    """The caller's transaction began before a change (SQLite reads from the database as it was
+    then): the list is read afresh, not from that transaction, and kept only if current."""
+    q = ask(session, ev, "p", "a")
+    act(session, ev, q, "approve")
+    cache = PublicList(ttl=3600, check_every=3600, clock=lambda: 1000.0)
+    assert cache.get(session, ev.id)[0][1]["votes"] == 0
+    session.close()
+    assert session.scalar(select(Question.votes).where(Question.id == q.id)) == 0  # begins a transaction
+    _change_elsewhere(session, cache, ev, q, 3)
+    assert cache.get(session, ev.id)[0][1]["votes"] == 3
+    assert cache.get(session, ev.id)[0][1]["votes"] == 3
