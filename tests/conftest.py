@@ -1,19 +1,25 @@
 """Shared fixtures: an app per test on a fresh database (SQLite, and PostgreSQL when it runs)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
 import uuid
 from typing import Any, Callable, Iterator
 
 import pytest
+import requests
+from socketio import SimpleClient
 from sqlalchemy import func, select
 
 from qa import create_app, schema
 from qa.domain import events as events_domain
-from qa.domain import organiser
+from qa.domain import organiser, translations
 from qa.extensions import db, socketio
 from qa.web import broadcast
+
+from live_server import LiveServer
 
 PG_URL = os.environ.get("QA_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("QA_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -354,3 +360,39 @@ class Console:
 @pytest.fixture
 def console():
     return Console()
+
+
+@contextlib.contextmanager
+def approved_questions(prefix: str, questions: list[tuple[str, str, str]], **extra_env: str):
+    """A live server with the demo's event (its long title, four themes, three languages) and
+    `questions` ((key, theme, text) each) asked and approved; yields the server, the event, a
+    moderator socket to drive it, and the question ids by key."""
+    with tempfile.TemporaryDirectory(prefix=f"qa-{prefix}-") as workdir:
+        env = {"QA_DATABASE_URL": f"sqlite:///{workdir}/{prefix}.db", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
+               "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": workdir,
+               **extra_env}
+        with LiveServer(env, args=("--no-demo",)) as server:
+            r = requests.post(f"{server.url}/api/admin/events", timeout=10,
+                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                              json={"title": events_domain.DEMO_TITLE, "submissions_open": True,
+                                    "translations": translations.DEMO_TRANSLATIONS})
+            r.raise_for_status()
+            ev = r.json()
+            participant = SimpleClient()
+            participant.connect(server.url, auth={"event": ev["code"], "role": "participant"},
+                                transports=["websocket"])
+            moderator = SimpleClient()
+            moderator.connect(server.url, transports=["websocket"],
+                              auth={"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
+            ids = {}
+            for i, (key, theme, text) in enumerate(questions):
+                ack = participant.call("question:submit", {"client_id": f"{prefix}{i}", "theme": theme, "text": text},
+                                       timeout=10)
+                assert ack["ok"], ack
+                ids[key] = ack["question"]["id"]
+                assert moderator.call("question:moderate", {"id": ids[key], "action": "approve"}, timeout=10)["ok"]
+            participant.disconnect()
+            try:
+                yield server, ev, moderator, ids
+            finally:
+                moderator.disconnect()

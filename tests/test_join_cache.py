@@ -6,12 +6,10 @@ import threading
 import time
 
 import pytest
-import requests
 import socketio
 from sqlalchemy.orm import Session
 
-from conftest import ADMIN_TOKEN
-from live_server import LiveServer
+from conftest import approved_questions
 from qa.domain import events as events_domain
 from qa.extensions import db
 from qa.web import join_cache
@@ -81,37 +79,26 @@ def _received(client: socketio.SimpleClient) -> list[tuple[str, dict]]:
             return messages
 
 
-def test_screens_joining_as_questions_go_live_all_end_on_the_one_on_air(tmp_path):
+def test_screens_joining_as_questions_go_live_all_end_on_the_one_on_air():
     """Real screens join in bursts while the moderator puts one question after another on air.
     Under the threading server a join's read and the moderator's commit interleave, as they do
     in production; a join that cached the list read just before the change then sent it again
     as its "fresh" snapshot: about one screen in ten kept the question before on air."""
-    env = {"QA_DATABASE_URL": f"sqlite:///{tmp_path / 'qa.db'}", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
-           "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": str(tmp_path),
-           "QA_RATE_LIMITS": "off"}
-    with LiveServer(env, args=("--no-demo",)) as server, contextlib.ExitStack() as closing:
-        r = requests.post(f"{server.url}/api/admin/events", json={"title": "T", "submissions_open": True},
-                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
-        r.raise_for_status()
-        code, token = r.json()["code"], r.json()["moderator_token"]
+    asked = [(i, "finance", f"How do payments work, part {i}?") for i in range(4)]
+    with approved_questions("j", asked, QA_RATE_LIMITS="off") as (server, ev, moderator, ids), \
+            contextlib.ExitStack() as closing:
 
-        def connected(**auth: str) -> socketio.SimpleClient:
+        def screen() -> socketio.SimpleClient:
             c = socketio.SimpleClient()
-            c.connect(server.url, auth={"event": code, **auth}, transports=["websocket"], wait_timeout=10)
+            c.connect(server.url, auth={"event": ev["code"], "role": "screen"}, transports=["websocket"],
+                      wait_timeout=10)
             closing.callback(c.disconnect)
             return c
 
-        asker, moderator = connected(role="participant"), connected(role="moderator", token=token)
-        ids = []
-        for i in range(4):
-            ack = asker.call("question:submit", {"client_id": f"c{i}", "theme": "finance",
-                                                 "text": f"How do payments work, part {i}?"}, timeout=10)
-            ids.append(ack["question"]["id"])
-            assert moderator.call("question:moderate", {"id": ids[-1], "action": "approve"}, timeout=10)["ok"]
         wrong = []
         for burst in range(12):
             screens: list[socketio.SimpleClient] = []
-            joins = [threading.Thread(target=lambda: screens.append(connected(role="screen"))) for _ in range(8)]
+            joins = [threading.Thread(target=lambda: screens.append(screen())) for _ in range(8)]
             for t in joins:
                 t.start()
             on_air = ids[burst % len(ids)]

@@ -9,17 +9,11 @@ are never cut while the screen has room; "Questions are closed" is as large as "
 """
 from __future__ import annotations
 
-import contextlib
-
-import tempfile
 from pathlib import Path
 
 import pytest
-import requests
-import socketio
 
-from conftest import ADMIN_TOKEN, BROWSER_WAIT_MS, CHROMIUM
-from live_server import LiveServer
+from conftest import BROWSER_WAIT_MS, CHROMIUM, approved_questions
 from qa.domain import events as events_domain
 from qa.domain import translations
 
@@ -40,42 +34,6 @@ QUESTIONS = [
     ("finance", "What would make cross-border payments cheaper for a firm of five people?"),
     ("other", "Could the Group publish a plain-language guide to its package?"),
 ]
-
-
-@contextlib.contextmanager
-def approved_questions(prefix: str, questions: list[tuple[str, str, str]], **extra_env: str):
-    """A live server with the demo's event (its long title, four themes, three languages) and
-    `questions` ((key, theme, text) each) asked and approved; yields the server, the event, a
-    moderator socket to drive it, and the question ids by key."""
-    with tempfile.TemporaryDirectory(prefix=f"qa-{prefix}-") as workdir:
-        env = {"QA_DATABASE_URL": f"sqlite:///{workdir}/{prefix}.db", "QA_ADMIN_TOKEN": ADMIN_TOKEN,
-               "QA_SECRET_KEY": "test-secret", "QA_ASYNC_MODE": "threading", "QA_INSTANCE_PATH": workdir,
-               **extra_env}
-        with LiveServer(env, args=("--no-demo",)) as server:
-            r = requests.post(f"{server.url}/api/admin/events", timeout=10,
-                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                              json={"title": events_domain.DEMO_TITLE, "submissions_open": True,
-                                    "translations": translations.DEMO_TRANSLATIONS})
-            r.raise_for_status()
-            ev = r.json()
-            participant = socketio.SimpleClient()
-            participant.connect(server.url, auth={"event": ev["code"], "role": "participant"},
-                                transports=["websocket"])
-            moderator = socketio.SimpleClient()
-            moderator.connect(server.url, transports=["websocket"],
-                              auth={"event": ev["code"], "role": "moderator", "token": ev["moderator_token"]})
-            ids = {}
-            for i, (key, theme, text) in enumerate(questions):
-                ack = participant.call("question:submit", {"client_id": f"{prefix}{i}", "theme": theme, "text": text},
-                                       timeout=10)
-                assert ack["ok"], ack
-                ids[key] = ack["question"]["id"]
-                assert moderator.call("question:moderate", {"id": ids[key], "action": "approve"}, timeout=10)["ok"]
-            participant.disconnect()
-            try:
-                yield server, ev, moderator, ids
-            finally:
-                moderator.disconnect()
 
 
 @pytest.fixture(scope="module")
